@@ -1,0 +1,547 @@
+//! Agent side of executors, containers and tasks: launch, the executor API calls, kill,
+//! framework shutdown, executor exit and registration deadlines.
+
+use super::{Agent, AgentOutput, ExecutorStream};
+use crate::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
+use crate::task_state::TaskState;
+use crate::time::{Duration, Instant, WallTime};
+use crate::wire::{
+    executor_dir, sandbox_path, AgentToMaster, FrameworkRecord, StatusReason, StatusSource, StatusUpdate, TaskReport,
+    TaskSpec, TaskStatus,
+};
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Events for an executor's stream (the v1 executor `Event` union, before JSON).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExecutorEvent {
+    Subscribed {
+        framework: FrameworkRecord,
+        executor_id: ExecutorId,
+        agent_id: Option<crate::ids::AgentId>,
+        container_id: ContainerId,
+    },
+    Launch(TaskSpec),
+    Kill { task_id: TaskId, grace: Option<Duration> },
+    Acknowledged { task_id: TaskId, uuid: [u8; 16] },
+    Shutdown,
+}
+
+/// Where an executor is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutorState {
+    /// Started; must subscribe before the deadline.
+    Launching { deadline: Instant },
+    /// Subscribed (the stream may have dropped; it may subscribe again).
+    Running,
+    /// Told to shut down; force-killed at the deadline.
+    Terminating { kill_at: Instant },
+    /// The process ended; kept until its tasks' updates are acknowledged.
+    Terminated,
+}
+
+/// An executor (and its one container) on this agent.
+#[derive(Debug)]
+pub(super) struct ExecutorEntry {
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    pub container_id: ContainerId,
+    pub state: ExecutorState,
+    pub stream: Option<ExecutorStream>,
+    /// Tasks waiting for the executor to subscribe.
+    pub queued: Vec<TaskSpec>,
+    /// Tasks handed to the executor, with their latest state.
+    pub launched: BTreeMap<TaskId, (TaskSpec, TaskState)>,
+    /// Tasks the framework asked to kill (a later exit reports them KILLED, not FAILED).
+    pub killing: Vec<TaskId>,
+}
+
+impl ExecutorEntry {
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            ExecutorState::Launching { deadline } => Some(deadline),
+            ExecutorState::Terminating { kill_at } => Some(kill_at),
+            _ => None,
+        }
+    }
+}
+
+/// A view of one executor for the agent's state endpoints.
+#[derive(Debug)]
+pub struct ExecutorView<'a> {
+    pub framework_id: &'a FrameworkId,
+    pub executor_id: &'a ExecutorId,
+    pub container_id: &'a ContainerId,
+    pub state: ExecutorState,
+    pub tasks: Vec<(&'a TaskSpec, TaskState)>,
+}
+
+/// Why an executor API call was refused (the driver answers 400 with this text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecutorCallError {
+    UnknownExecutor,
+    UnknownTask,
+    StagingFromExecutor,
+    MissingUuid,
+    NotSubscribed,
+    QueueFull,
+}
+
+impl fmt::Display for ExecutorCallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExecutorCallError::UnknownExecutor => "executor is not known to this agent",
+            ExecutorCallError::UnknownTask => "task is not known to this executor",
+            ExecutorCallError::StagingFromExecutor => "executors must not send TASK_STAGING",
+            ExecutorCallError::MissingUuid => "status update has no uuid",
+            ExecutorCallError::NotSubscribed => "executor is not subscribed",
+            ExecutorCallError::QueueFull => "too many unacknowledged status updates for this task; retry later",
+        })
+    }
+}
+
+impl Agent {
+    pub(super) fn run_task(&mut self, now: Instant, wall: WallTime, framework: FrameworkRecord, task: TaskSpec) {
+        let Some(agent_id) = self.id.clone() else {
+            return;
+        };
+        let fid = framework.id.clone();
+        self.frameworks.insert(fid.clone(), framework);
+        let key = (fid.clone(), task.executor.executor_id.clone());
+        if let Some(exec) = self.executors.get_mut(&key) {
+            match (exec.state, exec.stream) {
+                (ExecutorState::Running, Some(stream)) => {
+                    exec.launched.insert(task.task_id.clone(), (task.clone(), TaskState::Staging));
+                    self.outputs.push_back(AgentOutput::ToExecutor {
+                        stream,
+                        event: ExecutorEvent::Launch(task),
+                    });
+                }
+                (ExecutorState::Launching { .. }, _) | (ExecutorState::Running, None) => exec.queued.push(task),
+                _ => {
+                    let status = self.agent_status(&task.task_id, TaskState::Lost, StatusReason::ExecutorTerminated, "executor is terminating", &key.1, wall);
+                    self.queue_update(now, fid, status);
+                }
+            }
+            return;
+        }
+        let container_id = ContainerId::new(self.new_container_id());
+        let executor_id = task.executor.executor_id.clone();
+        let sandbox = sandbox_path(&agent_id, &fid, &executor_id, &container_id);
+        let dir = executor_dir(&agent_id, &fid, &executor_id);
+        let checkpoint = self.frameworks.get(&fid).is_some_and(|f| f.checkpoint);
+        let env = alloc::vec![
+            (String::from("MESOS_FRAMEWORK_ID"), fid.to_string()),
+            (String::from("MESOS_EXECUTOR_ID"), executor_id.to_string()),
+            (String::from("MESOS_AGENT_ID"), agent_id.to_string()),
+            (String::from("MESOS_SLAVE_ID"), agent_id.to_string()),
+            (String::from("MESOS_CONTAINER_ID"), container_id.to_string()),
+            (String::from("MESOS_CHECKPOINT"), String::from(if checkpoint { "1" } else { "0" })),
+            (
+                String::from("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"),
+                alloc::format!("{}secs", self.cfg.executor_shutdown_grace.as_secs()),
+            ),
+        ];
+        let command = task.executor.command.clone();
+        self.outputs.push_back(AgentOutput::LaunchExecutor {
+            framework_id: fid.clone(),
+            executor_id: executor_id.clone(),
+            container_id: container_id.clone(),
+            sandbox,
+            executor_dir: dir,
+            command,
+            env,
+        });
+        self.containers.insert(container_id.clone(), key.clone());
+        self.executors.insert(
+            key,
+            ExecutorEntry {
+                framework_id: fid,
+                executor_id,
+                container_id,
+                state: ExecutorState::Launching {
+                    deadline: now + self.cfg.executor_registration_timeout,
+                },
+                stream: None,
+                queued: alloc::vec![task],
+                launched: BTreeMap::new(),
+                killing: Vec::new(),
+            },
+        );
+    }
+
+    fn new_container_id(&mut self) -> String {
+        let u = self.new_uuid();
+        let mut s = String::with_capacity(36);
+        for (i, b) in u.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                s.push('-');
+            }
+            let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+        }
+        s
+    }
+
+    /// SUBSCRIBE from an executor on a new event stream.
+    pub fn handle_executor_subscribe(
+        &mut self,
+        _now: Instant,
+        stream: ExecutorStream,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+    ) -> Result<(), ExecutorCallError> {
+        let key = (framework_id.clone(), executor_id.clone());
+        let framework = self.frameworks.get(framework_id).cloned().ok_or(ExecutorCallError::UnknownExecutor)?;
+        let agent_id = self.id.clone();
+        let exec = self.executors.get_mut(&key).ok_or(ExecutorCallError::UnknownExecutor)?;
+        if matches!(exec.state, ExecutorState::Terminated | ExecutorState::Terminating { .. }) {
+            return Err(ExecutorCallError::UnknownExecutor);
+        }
+        if let Some(old) = exec.stream.replace(stream) {
+            self.streams.remove(&old);
+            self.outputs.push_back(AgentOutput::CloseExecutorStream { stream: old });
+        }
+        exec.state = ExecutorState::Running;
+        let container_id = exec.container_id.clone();
+        let queued = core::mem::take(&mut exec.queued);
+        for t in &queued {
+            exec.launched.insert(t.task_id.clone(), (t.clone(), TaskState::Staging));
+        }
+        self.streams.insert(stream, key);
+        self.outputs.push_back(AgentOutput::ToExecutor {
+            stream,
+            event: ExecutorEvent::Subscribed {
+                framework,
+                executor_id: executor_id.clone(),
+                agent_id,
+                container_id,
+            },
+        });
+        for t in queued {
+            self.outputs.push_back(AgentOutput::ToExecutor {
+                stream,
+                event: ExecutorEvent::Launch(t),
+            });
+        }
+        Ok(())
+    }
+
+    /// An executor's event stream closed; the executor may subscribe again while it lives.
+    pub fn handle_executor_stream_closed(&mut self, stream: ExecutorStream) {
+        if let Some(key) = self.streams.remove(&stream) {
+            if let Some(exec) = self.executors.get_mut(&key) {
+                if exec.stream == Some(stream) {
+                    exec.stream = None;
+                }
+            }
+        }
+    }
+
+    /// UPDATE from an executor: queued reliably, acknowledged to the executor, forwarded to the master.
+    pub fn handle_executor_update(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        mut status: TaskStatus,
+    ) -> Result<(), ExecutorCallError> {
+        let key = (framework_id.clone(), executor_id.clone());
+        let exec = self.executors.get_mut(&key).ok_or(ExecutorCallError::UnknownExecutor)?;
+        let stream = exec.stream.ok_or(ExecutorCallError::NotSubscribed)?;
+        if status.state == TaskState::Staging {
+            return Err(ExecutorCallError::StagingFromExecutor);
+        }
+        let uuid = status.uuid.ok_or(ExecutorCallError::MissingUuid)?;
+        let entry = exec.launched.get_mut(&status.task_id).ok_or(ExecutorCallError::UnknownTask)?;
+        entry.1 = status.state;
+        status.agent_id = self.id.clone();
+        status.executor_id = Some(executor_id.clone());
+        status.source = StatusSource::Executor;
+        if status.timestamp.unix_nanos == 0 {
+            status.timestamp = wall;
+        }
+        let task_id = status.task_id.clone();
+        let update = StatusUpdate {
+            framework_id: framework_id.clone(),
+            latest_state: status.state,
+            status,
+        };
+        match self.updates.push(now, self.cfg.status_retry_min, update) {
+            Ok(Some(send)) if self.link == super::MasterLink::Registered => {
+                self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
+            }
+            Ok(_) => {}
+            Err(_) => return Err(ExecutorCallError::QueueFull),
+        }
+        self.outputs.push_back(AgentOutput::ToExecutor {
+            stream,
+            event: ExecutorEvent::Acknowledged { task_id, uuid },
+        });
+        Ok(())
+    }
+
+    /// The executor's process (its container) ended with `wait_status`.
+    pub fn handle_container_exited(&mut self, now: Instant, wall: WallTime, container_id: &ContainerId, wait_status: i32) {
+        let Some(key) = self.containers.remove(container_id) else {
+            return;
+        };
+        let Some(exec) = self.executors.get_mut(&key) else {
+            return;
+        };
+        exec.state = ExecutorState::Terminated;
+        if let Some(stream) = exec.stream.take() {
+            self.streams.remove(&stream);
+            self.outputs.push_back(AgentOutput::CloseExecutorStream { stream });
+        }
+        let mut unfinished: Vec<(TaskId, bool)> = Vec::new();
+        let queued: Vec<TaskSpec> = exec.queued.drain(..).collect();
+        for t in queued {
+            unfinished.push((t.task_id.clone(), exec.killing.contains(&t.task_id)));
+            exec.launched.insert(t.task_id.clone(), (t, TaskState::Staging));
+        }
+        for (id, (_, state)) in exec.launched.iter() {
+            if !state.is_terminal() {
+                unfinished.push((id.clone(), exec.killing.contains(id)));
+            }
+        }
+        for (task_id, killed) in unfinished {
+            let (state, message) = if killed {
+                (TaskState::Killed, "task killed; executor exited")
+            } else {
+                (TaskState::Failed, "executor exited before the task finished")
+            };
+            let status = self.agent_status(&task_id, state, StatusReason::ExecutorTerminated, message, &key.1, wall);
+            if let Some(exec) = self.executors.get_mut(&key) {
+                if let Some(entry) = exec.launched.get_mut(&task_id) {
+                    entry.1 = state;
+                }
+            }
+            self.queue_update(now, key.0.clone(), status);
+        }
+        if self.link == super::MasterLink::Registered {
+            self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::ExecutorExited {
+                framework_id: key.0.clone(),
+                executor_id: key.1.clone(),
+                status: wait_status,
+            }));
+        }
+        self.forget_finished_executor(&key);
+    }
+
+    pub(super) fn kill_task(&mut self, now: Instant, wall: WallTime, framework_id: &FrameworkId, task_id: &TaskId) {
+        let Some((key, exec)) = self
+            .executors
+            .iter_mut()
+            .find(|((f, _), e)| f == framework_id && (e.launched.contains_key(task_id) || e.queued.iter().any(|t| &t.task_id == task_id)))
+        else {
+            self.log(alloc::format!("asked to kill unknown task {task_id} of framework {framework_id}"));
+            return;
+        };
+        let key = key.clone();
+        if let Some(pos) = exec.queued.iter().position(|t| &t.task_id == task_id) {
+            // Not yet with the executor: it never launches.
+            let task = exec.queued.remove(pos);
+            exec.launched.insert(task.task_id.clone(), (task, TaskState::Killed));
+            let nothing_left = exec.queued.is_empty() && exec.launched.values().all(|(_, s)| s.is_terminal());
+            let container = exec.container_id.clone();
+            let status = self.agent_status(task_id, TaskState::Killed, StatusReason::TaskKilledDuringLaunch, "killed before the executor received it", &key.1, wall);
+            self.queue_update(now, key.0.clone(), status);
+            if nothing_left {
+                self.begin_shutdown(now, &key, container);
+            }
+            return;
+        }
+        exec.killing.push(task_id.clone());
+        let grace = exec.launched.get(task_id).and_then(|(t, _)| t.kill_grace);
+        match exec.stream {
+            Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
+                stream,
+                event: ExecutorEvent::Kill {
+                    task_id: task_id.clone(),
+                    grace,
+                },
+            }),
+            None => {
+                let container = exec.container_id.clone();
+                self.outputs.push_back(AgentOutput::KillContainer {
+                    container_id: container,
+                    force: true,
+                });
+            }
+        }
+    }
+
+    /// Asks an executor to shut down, force-killing it after the grace period.
+    fn begin_shutdown(&mut self, now: Instant, key: &(FrameworkId, ExecutorId), container: ContainerId) {
+        let grace = self.cfg.executor_shutdown_grace;
+        let Some(exec) = self.executors.get_mut(key) else {
+            return;
+        };
+        if matches!(exec.state, ExecutorState::Terminated) {
+            return;
+        }
+        exec.state = ExecutorState::Terminating { kill_at: now + grace };
+        match exec.stream {
+            Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
+                stream,
+                event: ExecutorEvent::Shutdown,
+            }),
+            None => self.outputs.push_back(AgentOutput::KillContainer {
+                container_id: container,
+                force: false,
+            }),
+        }
+    }
+
+    pub(super) fn shutdown_framework(&mut self, now: Instant, wall: WallTime, framework_id: &FrameworkId) {
+        let keys: Vec<(FrameworkId, ExecutorId)> = self.executors.keys().filter(|(f, _)| f == framework_id).cloned().collect();
+        for key in keys {
+            let Some(exec) = self.executors.get_mut(&key) else { continue };
+            let queued: Vec<TaskId> = exec.queued.iter().map(|t| t.task_id.clone()).collect();
+            exec.killing.extend(exec.launched.keys().cloned());
+            exec.killing.extend(queued.iter().cloned());
+            let container = exec.container_id.clone();
+            for task_id in queued {
+                let status = self.agent_status(&task_id, TaskState::Killed, StatusReason::FrameworkRemoved, "framework removed", &key.1, wall);
+                self.queue_update(now, key.0.clone(), status);
+            }
+            self.begin_shutdown(now, &key, container);
+        }
+        self.log(alloc::format!("shutting down framework {framework_id}"));
+    }
+
+    pub(super) fn acknowledge(&mut self, now: Instant, framework_id: &FrameworkId, task_id: &TaskId, uuid: [u8; 16]) {
+        if let Some(next) = self.updates.acknowledge(now, self.cfg.status_retry_min, framework_id, task_id, uuid) {
+            self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(next)));
+        }
+        let keys: Vec<(FrameworkId, ExecutorId)> = self.executors.keys().filter(|(f, _)| f == framework_id).cloned().collect();
+        for key in keys {
+            self.forget_finished_executor(&key);
+        }
+    }
+
+    /// Drops a terminated executor once none of its tasks has unacknowledged updates.
+    fn forget_finished_executor(&mut self, key: &(FrameworkId, ExecutorId)) {
+        let Some(exec) = self.executors.get(key) else { return };
+        if exec.state != ExecutorState::Terminated {
+            return;
+        }
+        if exec.launched.keys().any(|t| self.updates.has_pending(&key.0, t)) {
+            return;
+        }
+        self.executors.remove(key);
+        if !self.executors.keys().any(|(f, _)| f == &key.0) {
+            self.frameworks.remove(&key.0);
+        }
+    }
+
+    pub(super) fn handle_executor_deadlines(&mut self, now: Instant, wall: WallTime) {
+        let mut late: Vec<((FrameworkId, ExecutorId), ContainerId, bool)> = Vec::new();
+        for (key, e) in &self.executors {
+            match e.state {
+                ExecutorState::Launching { deadline } if now >= deadline => late.push((key.clone(), e.container_id.clone(), true)),
+                ExecutorState::Terminating { kill_at } if now >= kill_at => late.push((key.clone(), e.container_id.clone(), false)),
+                _ => {}
+            }
+        }
+        for (key, container, registration) in late {
+            if registration {
+                self.log(alloc::format!("executor {} did not subscribe in time; destroying its container", key.1));
+                let tasks: Vec<TaskId> = self.executors[&key].queued.iter().map(|t| t.task_id.clone()).collect();
+                if let Some(exec) = self.executors.get_mut(&key) {
+                    for t in exec.queued.drain(..) {
+                        exec.launched.insert(t.task_id.clone(), (t, TaskState::Failed));
+                    }
+                    exec.state = ExecutorState::Terminating {
+                        kill_at: now + self.cfg.executor_shutdown_grace,
+                    };
+                }
+                for task_id in tasks {
+                    let status = self.agent_status(&task_id, TaskState::Failed, StatusReason::ExecutorRegistrationTimeout, "executor did not subscribe in time", &key.1, wall);
+                    self.queue_update(now, key.0.clone(), status);
+                }
+            } else if let Some(exec) = self.executors.get_mut(&key) {
+                // Kill again at most every grace period until the process is reaped.
+                exec.state = ExecutorState::Terminating {
+                    kill_at: now + self.cfg.executor_shutdown_grace,
+                };
+            }
+            self.outputs.push_back(AgentOutput::KillContainer {
+                container_id: container,
+                force: true,
+            });
+        }
+    }
+
+    fn agent_status(
+        &mut self,
+        task_id: &TaskId,
+        state: TaskState,
+        reason: StatusReason,
+        message: &str,
+        executor_id: &ExecutorId,
+        wall: WallTime,
+    ) -> TaskStatus {
+        TaskStatus {
+            task_id: task_id.clone(),
+            state,
+            message: Some(String::from(message)),
+            source: StatusSource::Agent,
+            reason: Some(reason),
+            agent_id: self.id.clone(),
+            executor_id: Some(executor_id.clone()),
+            timestamp: wall,
+            uuid: Some(self.new_uuid()),
+            data: Vec::new(),
+        }
+    }
+
+    fn queue_update(&mut self, now: Instant, framework_id: FrameworkId, status: TaskStatus) {
+        let update = StatusUpdate {
+            framework_id,
+            latest_state: status.state,
+            status,
+        };
+        match self.updates.push(now, self.cfg.status_retry_min, update) {
+            Ok(Some(send)) if self.link == super::MasterLink::Registered => {
+                self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
+            }
+            Ok(_) => {}
+            Err(_) => self.log(String::from("status update queue full; dropping an agent-generated update")),
+        }
+    }
+
+    /// Tasks to report when re-registering, with their newest known state.
+    pub(super) fn task_reports(&self) -> Vec<TaskReport> {
+        let mut out = Vec::new();
+        for ((fid, eid), e) in &self.executors {
+            let tasks = e.queued.iter().map(|t| (t, TaskState::Staging)).chain(e.launched.values().map(|(t, s)| (t, *s)));
+            for (t, state) in tasks {
+                let state = self.updates.latest_state(fid, &t.task_id).unwrap_or(state);
+                out.push(TaskReport {
+                    framework_id: fid.clone(),
+                    executor_id: eid.clone(),
+                    task_id: t.task_id.clone(),
+                    name: t.name.clone(),
+                    state,
+                    resources: t.resources.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Executors on this agent, for the state endpoints.
+    pub fn executors(&self) -> impl Iterator<Item = ExecutorView<'_>> {
+        self.executors.values().map(|e| ExecutorView {
+            framework_id: &e.framework_id,
+            executor_id: &e.executor_id,
+            container_id: &e.container_id,
+            state: e.state,
+            tasks: e.queued.iter().map(|t| (t, TaskState::Staging)).chain(e.launched.values().map(|(t, s)| (t, *s))).collect(),
+        })
+    }
+}

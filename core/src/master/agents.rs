@@ -1,0 +1,349 @@
+//! Master side of agents: registration, re-registration (after a reconnect or a master restart),
+//! liveness pings, and disconnection.
+
+use super::{ConnId, Master, MasterOutput, PendingOp, Phase};
+use crate::ids::{AgentId, AgentSlot, FrameworkId};
+use crate::registry::{AgentRecord, Applied, Op, OpError};
+use crate::time::{Instant, WallTime};
+use crate::wire::{AgentInfo, AgentToMaster, FrameworkRecord, MasterToAgent, TaskReport};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// An agent the master knows and has admitted.
+#[derive(Debug)]
+pub(super) struct AgentEntry {
+    pub id: AgentId,
+    pub info: AgentInfo,
+    pub slot: AgentSlot,
+    pub conn: Option<ConnId>,
+    pub registered_time: WallTime,
+    pub reregistered_time: Option<WallTime>,
+    /// Sequence of the last ping sent and pings not answered since the last pong.
+    pub ping_seq: u64,
+    pub missed_pings: u32,
+    pub next_ping: Instant,
+}
+
+/// A re-registration waiting for its registry write.
+#[derive(Debug)]
+pub(super) struct Reregistration {
+    pub id: AgentId,
+    pub info: AgentInfo,
+    pub frameworks: Vec<FrameworkRecord>,
+    pub tasks: Vec<TaskReport>,
+}
+
+/// The registry's view of an agent's info (what must be durable to admit it).
+pub(super) fn record_of(info: &AgentInfo) -> AgentRecord {
+    let mut attributes_text = String::new();
+    for (i, (k, v)) in info.attributes.iter().enumerate() {
+        if i > 0 {
+            attributes_text.push(';');
+        }
+        attributes_text.push_str(k);
+        attributes_text.push(':');
+        attributes_text.push_str(v);
+    }
+    AgentRecord {
+        hostname: info.hostname.clone(),
+        ip: info.ip.clone(),
+        port: info.port,
+        resources_text: info.resources.to_string(),
+        attributes_text,
+    }
+}
+
+impl Master {
+    /// An agent connection was closed by the network or the driver.
+    pub fn handle_agent_disconnected(&mut self, _now: Instant, conn: ConnId) {
+        let Some(id) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.deactivate_agent(&id, "connection closed");
+    }
+
+    fn deactivate_agent(&mut self, id: &AgentId, why: &str) {
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        if let Some(conn) = agent.conn.take() {
+            self.conns.remove(&conn);
+        }
+        let slot = agent.slot;
+        self.allocator.deactivate_agent(slot);
+        self.rescind_offers_on_agent(id);
+        self.log(alloc::format!(
+            "agent {id} disconnected ({why}); its tasks keep running and it may re-register"
+        ));
+    }
+
+    /// A message from an agent connection.
+    pub fn handle_agent_message(&mut self, now: Instant, wall: WallTime, conn: ConnId, msg: AgentToMaster) {
+        if self.phase != Phase::Leading {
+            // Not serving yet: the agent retries with backoff.
+            self.outputs.push_back(MasterOutput::ToAgent {
+                conn,
+                msg: MasterToAgent::Refused {
+                    reason: String::from("master has not finished recovery"),
+                    forget_id: false,
+                },
+            });
+            return;
+        }
+        match msg {
+            AgentToMaster::Register { info } => self.register_agent(conn, info),
+            AgentToMaster::Reregister {
+                id,
+                info,
+                frameworks,
+                tasks,
+            } => self.reregister_agent(now, wall, conn, Reregistration { id, info, frameworks, tasks }),
+            AgentToMaster::Pong { seq } => {
+                if let Some(agent) = self.conns.get(&conn).and_then(|id| self.agents.get_mut(id)) {
+                    if seq == agent.ping_seq {
+                        agent.missed_pings = 0;
+                    }
+                }
+            }
+            AgentToMaster::StatusUpdate(update) => {
+                if let Some(agent_id) = self.conns.get(&conn).cloned() {
+                    self.handle_status_update(now, wall, &agent_id, update);
+                }
+            }
+            AgentToMaster::ExecutorExited {
+                framework_id,
+                executor_id,
+                status,
+            } => {
+                if let Some(agent_id) = self.conns.get(&conn).cloned() {
+                    self.handle_executor_exited(&agent_id, &framework_id, executor_id, status);
+                }
+            }
+        }
+    }
+
+    fn register_agent(&mut self, conn: ConnId, info: AgentInfo) {
+        if let Some(id) = self.conns.get(&conn) {
+            // A retry on a connection that is already registered: answer again.
+            let id = id.clone();
+            self.outputs.push_back(MasterOutput::ToAgent {
+                conn,
+                msg: MasterToAgent::Registered { id },
+            });
+            return;
+        }
+        let op = Op::AdmitAgent { info: record_of(&info) };
+        self.submit(op, PendingOp::Admit { conn, info });
+    }
+
+    pub(super) fn finish_admission(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        conn: ConnId,
+        info: AgentInfo,
+        outcome: Result<Applied, OpError>,
+    ) {
+        let id = match outcome {
+            Ok(Applied::Admitted { id }) => id,
+            other => {
+                let reason = match other {
+                    Err(e) => alloc::format!("registry refused admission: {e}"),
+                    Ok(a) => alloc::format!("unexpected registry answer {a:?}"),
+                };
+                self.refuse(conn, reason);
+                return;
+            }
+        };
+        if !self.activate_agent(now, wall, conn, id.clone(), info, false) {
+            return;
+        }
+        self.outputs.push_back(MasterOutput::ToAgent {
+            conn,
+            msg: MasterToAgent::Registered { id: id.clone() },
+        });
+        self.log(alloc::format!("agent {id} registered"));
+    }
+
+    fn refuse(&mut self, conn: ConnId, reason: String) {
+        self.refuse_with(conn, reason, false);
+    }
+
+    fn refuse_with(&mut self, conn: ConnId, reason: String, forget_id: bool) {
+        self.log(alloc::format!("refusing agent connection: {reason}"));
+        self.outputs.push_back(MasterOutput::ToAgent {
+            conn,
+            msg: MasterToAgent::Refused { reason, forget_id },
+        });
+    }
+
+    /// Puts an admitted agent into the live tables and the allocator. Returns false if it could not.
+    fn activate_agent(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        conn: ConnId,
+        id: AgentId,
+        info: AgentInfo,
+        reregistered: bool,
+    ) -> bool {
+        if let Some(existing) = self.agents.get_mut(&id) {
+            // Known and live in memory (a reconnect): move it to the new connection.
+            if let Some(old) = existing.conn.replace(conn) {
+                if old != conn {
+                    self.conns.remove(&old);
+                    self.outputs.push_back(MasterOutput::CloseAgent { conn: old });
+                }
+            }
+            existing.reregistered_time = Some(wall);
+            existing.missed_pings = 0;
+            existing.next_ping = now + self.cfg.ping_interval;
+            let slot = existing.slot;
+            let changed = existing.info.resources != info.resources;
+            existing.info = info;
+            if changed {
+                let total = self.agents[&id].info.resources.clone();
+                let _ = self.allocator.update_agent_total(now, slot, &total);
+            }
+            self.allocator.activate_agent(slot);
+            self.conns.insert(conn, id);
+            return true;
+        }
+        let Some(slot) = self.agent_slots.take(id.clone()) else {
+            self.refuse(conn, alloc::format!("the master is full ({} agents)", self.cfg.max_agents));
+            return false;
+        };
+        let slot = AgentSlot(slot);
+        if let Err(e) = self.allocator.add_agent(now, slot, &info.resources) {
+            self.agent_slots.give_back(slot.0);
+            self.refuse(conn, alloc::format!("allocator refused agent: {e}"));
+            return false;
+        }
+        self.agents.insert(
+            id.clone(),
+            AgentEntry {
+                id: id.clone(),
+                info,
+                slot,
+                conn: Some(conn),
+                registered_time: wall,
+                reregistered_time: if reregistered { Some(wall) } else { None },
+                ping_seq: 0,
+                missed_pings: 0,
+                next_ping: now + self.cfg.ping_interval,
+            },
+        );
+        self.conns.insert(conn, id);
+        true
+    }
+
+    fn reregister_agent(&mut self, now: Instant, wall: WallTime, conn: ConnId, rereg: Reregistration) {
+        let record = record_of(&rereg.info);
+        let known = self.registry().admitted.iter().find(|a| a.id == rereg.id).map(|a| a.info == record);
+        match known {
+            None => {
+                let reason = alloc::format!("agent {} is not in the registry; register afresh", rereg.id);
+                self.refuse_with(conn, reason, true);
+            }
+            // The Mesos 1.5 fix: an unchanged agent costs no registry write.
+            Some(true) => self.finish_reregistration(now, wall, conn, rereg, Ok(Applied::Unchanged)),
+            Some(false) => {
+                let op = Op::UpdateAgentInfo {
+                    id: rereg.id.clone(),
+                    info: record,
+                };
+                self.submit(op, PendingOp::Reregister { conn, rereg });
+            }
+        }
+    }
+
+    pub(super) fn finish_reregistration(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        conn: ConnId,
+        rereg: Reregistration,
+        outcome: Result<Applied, OpError>,
+    ) {
+        if let Err(e) = outcome {
+            self.refuse(conn, alloc::format!("registry refused re-registration: {e}"));
+            return;
+        }
+        let Reregistration {
+            id,
+            info,
+            frameworks,
+            tasks,
+        } = rereg;
+        let was_live = self.agents.contains_key(&id);
+        if !self.activate_agent(now, wall, conn, id.clone(), info, true) {
+            return;
+        }
+        if !was_live {
+            for fw in &frameworks {
+                self.recover_framework(now, fw);
+            }
+            for report in tasks {
+                self.recover_task(now, &id, report);
+            }
+        }
+        self.outputs.push_back(MasterOutput::ToAgent {
+            conn,
+            msg: MasterToAgent::Reregistered { id: id.clone() },
+        });
+        self.log(alloc::format!("agent {id} re-registered"));
+    }
+
+    /// Pings agents that are due and notices the ones that stopped answering.
+    pub(super) fn tick_agents(&mut self, now: Instant) {
+        let mut silent: Vec<AgentId> = Vec::new();
+        for agent in self.agents.values_mut() {
+            let Some(conn) = agent.conn else { continue };
+            if now < agent.next_ping {
+                continue;
+            }
+            if agent.missed_pings >= self.cfg.max_missed_pings {
+                silent.push(agent.id.clone());
+                continue;
+            }
+            agent.ping_seq += 1;
+            agent.missed_pings += 1;
+            agent.next_ping = now + self.cfg.ping_interval;
+            self.outputs.push_back(MasterOutput::ToAgent {
+                conn,
+                msg: MasterToAgent::Ping { seq: agent.ping_seq },
+            });
+        }
+        for id in silent {
+            if let Some(conn) = self.agents.get(&id).and_then(|a| a.conn) {
+                self.outputs.push_back(MasterOutput::CloseAgent { conn });
+            }
+            self.deactivate_agent(&id, "stopped answering pings");
+        }
+    }
+
+    /// Agents admitted in the registry that have not re-registered since this master started.
+    pub fn recovered_agent_ids(&self) -> impl Iterator<Item = &AgentId> {
+        self.registry()
+            .admitted
+            .iter()
+            .map(|a| &a.id)
+            .filter(move |id| !self.agents.contains_key(*id))
+    }
+
+    pub(super) fn agent_conn(&self, id: &AgentId) -> Option<ConnId> {
+        self.agents.get(id).and_then(|a| a.conn)
+    }
+
+    pub(super) fn agents_running(&self, framework: &FrameworkId) -> Vec<AgentId> {
+        let mut ids: Vec<AgentId> = self
+            .tasks
+            .values()
+            .filter(|t| &t.framework_id == framework)
+            .map(|t| t.agent_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}

@@ -1,0 +1,587 @@
+//! Master side of frameworks: subscription, the scheduler calls, stream loss and failover timeouts.
+
+use super::{Master, MasterOutput, OfferRecord, SchedulerEvent, StreamId};
+use crate::ids::{AgentId, ExecutorId, FrameworkId, FrameworkSlot, OfferId, Role, TaskId};
+use crate::resources::Resources;
+use crate::task_state::TaskState;
+use crate::time::{Duration, Instant, WallTime};
+use crate::wire::{CommandSpec, FrameworkRecord, MasterToAgent, StatusReason};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Longest `failover_timeout` honoured (365 days, like Mesos' filter cap).
+const MAX_FAILOVER_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// What a scheduler says about itself when it subscribes (the parts of Mesos `FrameworkInfo` the master uses).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameworkSpec {
+    pub id: Option<FrameworkId>,
+    pub name: String,
+    pub user: String,
+    pub role: Role,
+    pub failover_timeout: Duration,
+    pub checkpoint: bool,
+    pub hostname: Option<String>,
+    pub principal: Option<String>,
+}
+
+/// A framework the master knows.
+#[derive(Debug)]
+pub(super) struct FrameworkEntry {
+    pub spec: FrameworkSpec,
+    pub id: FrameworkId,
+    pub slot: FrameworkSlot,
+    pub stream: Option<StreamId>,
+    pub stream_token: String,
+    pub offers: Vec<OfferId>,
+    pub registered_time: Option<WallTime>,
+    pub reregistered_time: Option<WallTime>,
+    /// Set while disconnected with a failover timeout: when it expires the framework is torn down.
+    pub failover_deadline: Option<Instant>,
+    pub next_heartbeat: Instant,
+    pub suppressed: bool,
+    /// Known only from a re-registering agent; no scheduler has subscribed to this master yet.
+    pub recovered: bool,
+}
+
+/// One task of a LAUNCH operation, already validated for shape by the API layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskLaunch {
+    pub task_id: TaskId,
+    pub name: String,
+    pub agent_id: AgentId,
+    pub resources: Resources,
+    /// Set for command tasks (the master generates a command executor).
+    pub command: Option<CommandSpec>,
+    /// Set for tasks with a custom executor: its id, name, command and resources.
+    pub executor: Option<(ExecutorId, String, CommandSpec, Resources)>,
+    pub kill_grace: Option<Duration>,
+    pub data: Vec<u8>,
+}
+
+/// Offer operations (Mesos `Offer.Operation`); reservations and volumes come with the allocation issue.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operation {
+    Launch(Vec<TaskLaunch>),
+    /// An operation mesolite does not support yet; its name goes into the error.
+    Unsupported(&'static str),
+}
+
+/// Scheduler calls other than SUBSCRIBE (Mesos `scheduler::Call`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SchedulerCall {
+    Teardown,
+    Accept {
+        offer_ids: Vec<OfferId>,
+        operations: Vec<Operation>,
+        refuse: Option<Duration>,
+    },
+    Decline {
+        offer_ids: Vec<OfferId>,
+        refuse: Option<Duration>,
+    },
+    Revive,
+    Suppress,
+    Kill {
+        task_id: TaskId,
+        agent_id: Option<AgentId>,
+    },
+    Acknowledge {
+        agent_id: AgentId,
+        task_id: TaskId,
+        uuid: [u8; 16],
+    },
+    Reconcile {
+        tasks: Vec<(TaskId, Option<AgentId>)>,
+    },
+}
+
+/// Why a SUBSCRIBE was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscribeError {
+    NotReady,
+    TooManyFrameworks,
+    InvalidRole(String),
+}
+
+impl fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubscribeError::NotReady => f.write_str("Master has not finished recovery"),
+            SubscribeError::TooManyFrameworks => f.write_str("the master has no room for another framework"),
+            SubscribeError::InvalidRole(r) => write!(f, "invalid role '{r}'"),
+        }
+    }
+}
+
+/// Why a scheduler call was refused; the API layer maps these to HTTP statuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// 503: recovering or not the leader.
+    NotReady,
+    /// 403: the framework has no open stream.
+    NotSubscribed,
+    /// 400: the `Mesos-Stream-Id` header does not match the framework's stream.
+    WrongStreamId,
+    /// 400: no such framework.
+    UnknownFramework,
+    /// 400: the call is malformed or invalid.
+    Invalid(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::NotReady => f.write_str("Master has not finished recovery"),
+            CallError::NotSubscribed => f.write_str("Framework is not subscribed"),
+            CallError::WrongStreamId => f.write_str("The stream ID included in this request didn't match the stream ID currently associated with framework"),
+            CallError::UnknownFramework => f.write_str("Framework cannot be found"),
+            CallError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The answer to a successful SUBSCRIBE.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subscribed {
+    pub framework_id: FrameworkId,
+    /// The value of the `Mesos-Stream-Id` header.
+    pub stream_token: String,
+}
+
+impl Master {
+    /// SUBSCRIBE on a new stream. With `spec.id` set this is a re-subscription (failover);
+    /// the old stream, if any, is closed and the framework keeps its tasks.
+    pub fn handle_subscribe(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        stream: StreamId,
+        mut spec: FrameworkSpec,
+    ) -> Result<Subscribed, SubscribeError> {
+        if self.phase != super::Phase::Leading {
+            return Err(SubscribeError::NotReady);
+        }
+        spec.failover_timeout = spec.failover_timeout.min(MAX_FAILOVER_TIMEOUT);
+        let token = self.new_stream_token();
+        let id = match spec.id.clone() {
+            Some(id) => id,
+            None => {
+                let id = FrameworkId::new(alloc::format!(
+                    "{}-{:04}-{:04}",
+                    self.registry().cluster_id,
+                    self.registry().leader_epoch,
+                    self.next_framework
+                ));
+                self.next_framework += 1;
+                id
+            }
+        };
+        spec.id = Some(id.clone());
+        if let Some(existing) = self.frameworks.get_mut(&id) {
+            let old = existing.stream.replace(stream);
+            existing.stream_token = token.clone();
+            existing.spec = spec;
+            existing.failover_deadline = None;
+            existing.recovered = false;
+            existing.reregistered_time = Some(wall);
+            existing.next_heartbeat = now + self.cfg.heartbeat_interval;
+            let slot = existing.slot;
+            if let Some(old) = old {
+                self.streams.remove(&old);
+                self.outputs.push_back(MasterOutput::ToFramework {
+                    stream: old,
+                    event: SchedulerEvent::Error(String::from("Framework failed over")),
+                });
+                self.outputs.push_back(MasterOutput::CloseStream { stream: old });
+            }
+            self.rescind_offers_of(&id);
+            self.allocator.activate_framework(slot);
+            self.allocator.revive(now, slot);
+        } else {
+            let Some(slot) = self.framework_slots.take(id.clone()) else {
+                return Err(SubscribeError::TooManyFrameworks);
+            };
+            let slot = FrameworkSlot(slot);
+            if self.allocator.add_framework(now, slot, &spec.role, true).is_err() {
+                self.framework_slots.give_back(slot.0);
+                return Err(SubscribeError::TooManyFrameworks);
+            }
+            self.frameworks.insert(
+                id.clone(),
+                FrameworkEntry {
+                    spec,
+                    id: id.clone(),
+                    slot,
+                    stream: Some(stream),
+                    stream_token: token.clone(),
+                    offers: Vec::new(),
+                    registered_time: Some(wall),
+                    reregistered_time: None,
+                    failover_deadline: None,
+                    next_heartbeat: now + self.cfg.heartbeat_interval,
+                    suppressed: false,
+                    recovered: false,
+                },
+            );
+        }
+        self.streams.insert(stream, id.clone());
+        self.outputs.push_back(MasterOutput::ToFramework {
+            stream,
+            event: SchedulerEvent::Subscribed {
+                framework_id: id.clone(),
+                heartbeat_interval: self.cfg.heartbeat_interval,
+            },
+        });
+        self.outputs.push_back(MasterOutput::ToFramework {
+            stream,
+            event: SchedulerEvent::Heartbeat,
+        });
+        self.log(alloc::format!("framework {id} subscribed"));
+        Ok(Subscribed {
+            framework_id: id,
+            stream_token: token,
+        })
+    }
+
+    fn new_stream_token(&mut self) -> String {
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64();
+        // Formatted as a version-4 UUID, as Mesos does.
+        alloc::format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0x0fff,
+            (b >> 48) & 0x3fff | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// A scheduler stream ended (the connection closed). Offers are rescinded at once; with a
+    /// zero failover timeout the framework is torn down, otherwise its tasks keep running
+    /// until the timeout expires.
+    pub fn handle_stream_closed(&mut self, now: Instant, wall: WallTime, stream: StreamId) {
+        let Some(id) = self.streams.remove(&stream) else {
+            return;
+        };
+        let Some(fw) = self.frameworks.get_mut(&id) else {
+            return;
+        };
+        if fw.stream != Some(stream) {
+            return;
+        }
+        fw.stream = None;
+        let timeout = fw.spec.failover_timeout;
+        let slot = fw.slot;
+        self.rescind_offers_of(&id);
+        self.allocator.deactivate_framework(slot);
+        if timeout == Duration::ZERO {
+            self.log(alloc::format!("framework {id} disconnected with failover_timeout 0; tearing it down"));
+            self.teardown(wall, &id);
+        } else {
+            if let Some(fw) = self.frameworks.get_mut(&id) {
+                fw.failover_deadline = Some(now + timeout);
+            }
+            self.log(alloc::format!(
+                "framework {id} disconnected; its tasks keep running for up to {} s",
+                timeout.as_secs()
+            ));
+        }
+    }
+
+    /// A scheduler call other than SUBSCRIBE. `stream_token` is the request's `Mesos-Stream-Id`.
+    pub fn handle_scheduler_call(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        stream_token: Option<&str>,
+        call: SchedulerCall,
+    ) -> Result<(), CallError> {
+        self.require_leading()?;
+        let fw = self.frameworks.get(framework_id).ok_or(CallError::UnknownFramework)?;
+        if fw.stream.is_none() {
+            return Err(CallError::NotSubscribed);
+        }
+        if stream_token != Some(fw.stream_token.as_str()) {
+            return Err(CallError::WrongStreamId);
+        }
+        let slot = fw.slot;
+        match call {
+            SchedulerCall::Teardown => {
+                self.log(alloc::format!("framework {framework_id} asked to be torn down"));
+                self.teardown(wall, framework_id);
+            }
+            SchedulerCall::Decline { offer_ids, refuse } => {
+                for id in offer_ids {
+                    self.return_offer(now, framework_id, &id, refuse);
+                }
+            }
+            SchedulerCall::Accept {
+                offer_ids,
+                operations,
+                refuse,
+            } => self.accept(now, wall, framework_id, offer_ids, operations, refuse)?,
+            SchedulerCall::Revive => {
+                if let Some(f) = self.frameworks.get_mut(framework_id) {
+                    f.suppressed = false;
+                }
+                self.allocator.revive(now, slot);
+            }
+            SchedulerCall::Suppress => {
+                if let Some(f) = self.frameworks.get_mut(framework_id) {
+                    f.suppressed = true;
+                }
+                self.allocator.suppress(slot);
+            }
+            SchedulerCall::Kill { task_id, agent_id } => self.kill_task(wall, framework_id, task_id, agent_id),
+            SchedulerCall::Acknowledge {
+                agent_id,
+                task_id,
+                uuid,
+            } => self.acknowledge(framework_id, agent_id, task_id, uuid)?,
+            SchedulerCall::Reconcile { tasks } => self.reconcile(wall, framework_id, tasks),
+        }
+        Ok(())
+    }
+
+    /// Returns an offer's resources to the allocator, with a refusal filter.
+    fn return_offer(&mut self, now: Instant, framework_id: &FrameworkId, id: &OfferId, refuse: Option<Duration>) {
+        let Some(offer) = self.take_offer(framework_id, id) else {
+            return;
+        };
+        self.recover_offer(now, &offer, Some(refuse.unwrap_or(Duration::from_secs(5))));
+    }
+
+    pub(super) fn recover_offer(&mut self, now: Instant, offer: &OfferRecord, refuse: Option<Duration>) {
+        let fw_slot = self.frameworks.get(&offer.framework_id).map(|f| f.slot);
+        let agent_slot = self.agents.get(&offer.agent_id).map(|a| a.slot);
+        if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
+            self.allocator.recover(now, fs, ag, &offer.resources, refuse);
+        }
+    }
+
+    /// Removes an offer that belongs to `framework_id`.
+    pub(super) fn take_offer(&mut self, framework_id: &FrameworkId, id: &OfferId) -> Option<OfferRecord> {
+        if self.offers.get(id).map(|o| &o.framework_id) != Some(framework_id) {
+            return None;
+        }
+        let offer = self.offers.remove(id)?;
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            f.offers.retain(|o| o != id);
+        }
+        Some(offer)
+    }
+
+    /// Rescinds every outstanding offer of a framework and returns the resources without a filter.
+    fn rescind_offers_of(&mut self, framework_id: &FrameworkId) {
+        let ids: Vec<OfferId> = self.frameworks.get(framework_id).map(|f| f.offers.clone()).unwrap_or_default();
+        self.rescind(ids);
+    }
+
+    /// Rescinds every outstanding offer on an agent.
+    pub(super) fn rescind_offers_on_agent(&mut self, agent_id: &AgentId) {
+        let ids: Vec<OfferId> = self
+            .offers
+            .values()
+            .filter(|o| &o.agent_id == agent_id)
+            .map(|o| o.id.clone())
+            .collect();
+        self.rescind(ids);
+    }
+
+    fn rescind(&mut self, ids: Vec<OfferId>) {
+        let now = self.next_tick;
+        for id in ids {
+            let Some(fw_id) = self.offers.get(&id).map(|o| o.framework_id.clone()) else {
+                continue;
+            };
+            let Some(offer) = self.take_offer(&fw_id, &id) else {
+                continue;
+            };
+            self.recover_offer(now, &offer, None);
+            if let Some(stream) = self.frameworks.get(&fw_id).and_then(|f| f.stream) {
+                self.outputs.push_back(MasterOutput::ToFramework {
+                    stream,
+                    event: SchedulerEvent::Rescind(id),
+                });
+            }
+        }
+    }
+
+    /// Removes a framework: its offers are rescinded, its tasks killed, its agents told to shut it down.
+    pub(super) fn teardown(&mut self, wall: WallTime, framework_id: &FrameworkId) {
+        self.rescind_offers_of(framework_id);
+        for agent_id in self.agents_running(framework_id) {
+            if let Some(conn) = self.agent_conn(&agent_id) {
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::ShutdownFramework {
+                        framework_id: framework_id.clone(),
+                    },
+                });
+            }
+        }
+        self.remove_framework_tasks(wall, framework_id);
+        if let Some(fw) = self.frameworks.remove(framework_id) {
+            self.allocator.remove_framework(fw.slot);
+            self.framework_slots.give_back(fw.slot.0);
+            if let Some(stream) = fw.stream {
+                self.streams.remove(&stream);
+                self.outputs.push_back(MasterOutput::CloseStream { stream });
+            }
+        }
+        self.log(alloc::format!("framework {framework_id} removed"));
+    }
+
+    /// A framework learned from a re-registering agent: known, but waiting for its scheduler.
+    pub(super) fn recover_framework(&mut self, now: Instant, record: &FrameworkRecord) {
+        if self.frameworks.contains_key(&record.id) {
+            return;
+        }
+        let Some(slot) = self.framework_slots.take(record.id.clone()) else {
+            return;
+        };
+        let slot = FrameworkSlot(slot);
+        let role = Role::from("*");
+        if self.allocator.add_framework(now, slot, &role, false).is_err() {
+            self.framework_slots.give_back(slot.0);
+            return;
+        }
+        self.frameworks.insert(
+            record.id.clone(),
+            FrameworkEntry {
+                spec: FrameworkSpec {
+                    id: Some(record.id.clone()),
+                    name: record.name.clone(),
+                    user: record.user.clone(),
+                    role,
+                    failover_timeout: Duration::ZERO,
+                    checkpoint: record.checkpoint,
+                    hostname: None,
+                    principal: None,
+                },
+                id: record.id.clone(),
+                slot,
+                stream: None,
+                stream_token: String::new(),
+                offers: Vec::new(),
+                registered_time: None,
+                reregistered_time: None,
+                failover_deadline: None,
+                next_heartbeat: now,
+                suppressed: false,
+                recovered: true,
+            },
+        );
+    }
+
+    /// Heartbeats and failover deadlines.
+    pub(super) fn tick_frameworks(&mut self, now: Instant, wall: WallTime) {
+        let mut expired = Vec::new();
+        for fw in self.frameworks.values_mut() {
+            if let Some(stream) = fw.stream {
+                if now >= fw.next_heartbeat {
+                    fw.next_heartbeat = now + self.cfg.heartbeat_interval;
+                    self.outputs.push_back(MasterOutput::ToFramework {
+                        stream,
+                        event: SchedulerEvent::Heartbeat,
+                    });
+                }
+            } else if fw.failover_deadline.is_some_and(|d| now >= d) {
+                expired.push(fw.id.clone());
+            }
+        }
+        for id in expired {
+            self.log(alloc::format!("framework {id} did not come back within its failover timeout"));
+            self.teardown(wall, &id);
+        }
+    }
+
+    /// Launches what an ACCEPT asks for, Mesos' way: operations in order, unused resources
+    /// declined with the call's filter.
+    fn accept(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        offer_ids: Vec<OfferId>,
+        operations: Vec<Operation>,
+        refuse: Option<Duration>,
+    ) -> Result<(), CallError> {
+        let refuse = Some(refuse.unwrap_or(Duration::from_secs(5)));
+        if let Some(Operation::Unsupported(name)) = operations.iter().find(|o| matches!(o, Operation::Unsupported(_))) {
+            for id in &offer_ids {
+                self.return_offer(now, framework_id, id, None);
+            }
+            return Err(CallError::Invalid(alloc::format!(
+                "operation {name} is not supported by mesolite yet"
+            )));
+        }
+        // Validate offers: unique, ours, outstanding, one agent.
+        let mut offers: Vec<OfferRecord> = Vec::new();
+        let mut invalid: Option<String> = None;
+        for id in &offer_ids {
+            if offers.iter().any(|o| &o.id == id) {
+                invalid = Some(alloc::format!("offer {id} appears twice"));
+                continue;
+            }
+            match self.take_offer(framework_id, id) {
+                Some(o) => {
+                    if offers.first().is_some_and(|f| f.agent_id != o.agent_id) {
+                        invalid = Some(String::from("offers span more than one agent"));
+                    }
+                    offers.push(o);
+                }
+                None => invalid = Some(alloc::format!("offer {id} is no longer valid")),
+            }
+        }
+        if offer_ids.is_empty() {
+            invalid = Some(String::from("no offer ids given"));
+        }
+        let launches = operations.into_iter().flat_map(|op| match op {
+            Operation::Launch(tasks) => tasks,
+            Operation::Unsupported(_) => Vec::new(),
+        });
+        if let Some(why) = invalid {
+            for o in &offers {
+                self.recover_offer(now, o, None);
+            }
+            for t in launches {
+                let status = self.master_status(
+                    t.task_id,
+                    TaskState::Lost,
+                    StatusReason::InvalidOffers,
+                    &why,
+                    Some(t.agent_id),
+                    wall,
+                );
+                self.send_status(framework_id, status);
+            }
+            return Ok(());
+        }
+        let agent_id = offers[0].agent_id.clone();
+        let role = offers[0].role.clone();
+        let mut remaining = Resources::new();
+        for o in &offers {
+            // Same identities on one agent always add; a failure would mean corrupt offers.
+            let _ = remaining.add_all(&o.resources);
+        }
+        for t in launches {
+            self.launch_task(now, wall, framework_id, &agent_id, &role, &mut remaining, t);
+        }
+        if !remaining.is_empty() {
+            let leftover = OfferRecord {
+                id: offers[0].id.clone(),
+                framework_id: framework_id.clone(),
+                agent_id,
+                role,
+                resources: remaining,
+            };
+            self.recover_offer(now, &leftover, refuse);
+        }
+        Ok(())
+    }
+}

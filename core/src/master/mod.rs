@@ -1,0 +1,509 @@
+//! The master state machine: agents, frameworks, offers, tasks and status updates, driven by
+//! inputs with the time passed in and drained through pollers.
+//!
+//! Method kinds (as in quinn-proto's `Connection`): getters (`&self`, see `view.rs`),
+//! `handle_*` inputs, and pollers. After every input the driver drains, in this order:
+//! 1. [`Master::poll_registry_write`]: persist the entry, then feed [`Master::handle_registry_written`];
+//! 2. [`Master::poll_output`]: messages to agents and frameworks, logs, fatal errors;
+//! 3. [`Master::poll_timeout`]: when to call [`Master::handle_timeout`] next.
+//! Nothing that depends on a registry write is sent before that write is reported durable.
+
+mod agents;
+mod frameworks;
+mod tasks;
+mod view;
+
+pub use frameworks::{CallError, FrameworkSpec, Operation, SchedulerCall, SubscribeError, TaskLaunch};
+pub use view::{AgentView, FrameworkView, TaskView};
+
+use crate::allocator::{Allocator, AllocatorConfig};
+use crate::ids::{AgentId, AgentSlot, FrameworkId, FrameworkSlot, OfferId, Role, TaskId};
+use crate::registry::{Applied, Completion, Entry, Registrar, Registry, WriteResult};
+use crate::resources::Resources;
+use crate::rng::Rng;
+use crate::task_state::TaskState;
+use crate::time::{Duration, Instant, WallTime};
+use crate::wire::{AgentInfo, MasterToAgent, TaskStatus};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// The version mesolite reports as its Mesos API level.
+pub const MESOS_VERSION: &str = "1.5.0";
+
+/// Tunables of the master; defaults are Mesos 1.5's.
+#[derive(Clone, Debug)]
+pub struct MasterConfig {
+    pub allocation_interval: Duration,
+    pub max_agents: u32,
+    pub max_frameworks: u32,
+    /// How often the master pings each agent (Mesos `--agent_ping_timeout`, 15 s).
+    pub ping_interval: Duration,
+    /// Unanswered pings before an agent counts as disconnected (Mesos `--max_agent_ping_timeouts`, 5).
+    pub max_missed_pings: u32,
+    /// Scheduler stream heartbeat (Mesos `DEFAULT_HEARTBEAT_INTERVAL`, 15 s).
+    pub heartbeat_interval: Duration,
+    /// Bounded history kept per task and of completed tasks.
+    pub max_statuses_per_task: usize,
+    pub max_completed_tasks: usize,
+    /// Seed of the master's generator (offer shuffling, stream ids).
+    pub seed: u64,
+    /// Where the master serves, reported in `master_info`.
+    pub hostname: String,
+    pub ip: String,
+    pub port: u16,
+}
+
+impl MasterConfig {
+    pub fn new(hostname: String, ip: String, port: u16, seed: u64) -> Self {
+        MasterConfig {
+            allocation_interval: Duration::from_secs(1),
+            max_agents: 10_000,
+            max_frameworks: 1_000,
+            ping_interval: Duration::from_secs(15),
+            max_missed_pings: 5,
+            heartbeat_interval: Duration::from_secs(15),
+            max_statuses_per_task: 16,
+            max_completed_tasks: 1_000,
+            seed,
+            hostname,
+            ip,
+            port,
+        }
+    }
+}
+
+/// Identifies one agent connection in the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// Identifies one scheduler event stream in the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId(pub u64);
+
+/// Leadership, fed by the driver (single-master mode feeds `BecameLeader` at start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leadership {
+    BecameLeader,
+    LostLeadership,
+}
+
+/// Where the master is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Not the leader: serves nothing.
+    Standby,
+    /// Leader, waiting for its `Recover` registry write to become durable (calls get 503).
+    Recovering,
+    /// Serving.
+    Leading,
+}
+
+/// A resource offer outstanding with a framework.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferRecord {
+    pub id: OfferId,
+    pub framework_id: FrameworkId,
+    pub agent_id: AgentId,
+    pub role: Role,
+    pub resources: Resources,
+}
+
+/// Events for a scheduler's stream (the v1 `Event` union, before JSON).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SchedulerEvent {
+    Subscribed {
+        framework_id: FrameworkId,
+        heartbeat_interval: Duration,
+    },
+    Offers(Vec<OfferRecord>),
+    Rescind(OfferId),
+    Update(TaskStatus),
+    /// An agent was removed (`executor_id` None) or a custom executor ended.
+    Failure {
+        agent_id: AgentId,
+        executor_id: Option<crate::ids::ExecutorId>,
+        status: Option<i32>,
+    },
+    Error(String),
+    Heartbeat,
+}
+
+/// Outputs for the driver to carry out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MasterOutput {
+    ToAgent { conn: ConnId, msg: MasterToAgent },
+    /// Close an agent connection (protocol violation or refusal).
+    CloseAgent { conn: ConnId },
+    ToFramework { stream: StreamId, event: SchedulerEvent },
+    /// Close a scheduler stream (the framework was torn down or replaced).
+    CloseStream { stream: StreamId },
+    Log(String),
+    /// The registry could not be persisted: the master must exit without serving more.
+    Fatal(String),
+}
+
+/// What a pending registry operation will do once it is durable.
+#[derive(Debug)]
+enum PendingOp {
+    Recover,
+    Admit { conn: ConnId, info: AgentInfo },
+    Reregister { conn: ConnId, rereg: agents::Reregistration },
+}
+
+/// The master.
+pub struct Master {
+    cfg: MasterConfig,
+    rng: Rng,
+    phase: Phase,
+    registrar: Registrar,
+    allocator: Allocator,
+    agents: BTreeMap<AgentId, agents::AgentEntry>,
+    conns: BTreeMap<ConnId, AgentId>,
+    agent_slots: Slots<AgentId>,
+    frameworks: BTreeMap<FrameworkId, frameworks::FrameworkEntry>,
+    framework_slots: Slots<FrameworkId>,
+    streams: BTreeMap<StreamId, FrameworkId>,
+    offers: BTreeMap<OfferId, OfferRecord>,
+    tasks: BTreeMap<(FrameworkId, TaskId), tasks::TaskEntry>,
+    completed_tasks: VecDeque<tasks::TaskEntry>,
+    pending: BTreeMap<u64, PendingOp>,
+    next_tag: u64,
+    next_offer: u64,
+    next_framework: u64,
+    next_tick: Instant,
+    outputs: VecDeque<MasterOutput>,
+    start_time: WallTime,
+    elected_time: Option<WallTime>,
+}
+
+/// Dense slots for the allocator's tables, handed out and returned.
+struct Slots<K> {
+    owners: Vec<Option<K>>,
+    free: Vec<u32>,
+}
+
+impl<K: Clone> Slots<K> {
+    fn new(capacity: u32) -> Self {
+        Slots {
+            owners: Vec::new(),
+            free: (0..capacity).rev().collect(),
+        }
+    }
+    fn take(&mut self, owner: K) -> Option<u32> {
+        let slot = self.free.pop()?;
+        let i = slot as usize;
+        if self.owners.len() <= i {
+            self.owners.resize(i + 1, None);
+        }
+        self.owners[i] = Some(owner);
+        Some(slot)
+    }
+    fn give_back(&mut self, slot: u32) {
+        if let Some(o) = self.owners.get_mut(slot as usize) {
+            if o.take().is_some() {
+                self.free.push(slot);
+            }
+        }
+    }
+    fn owner(&self, slot: u32) -> Option<&K> {
+        self.owners.get(slot as usize).and_then(|o| o.as_ref())
+    }
+}
+
+impl Master {
+    /// A master over the registry read from disk. It serves nothing until it is told it leads
+    /// and its `Recover` write is durable.
+    pub fn new(cfg: MasterConfig, registry: Registry, now: Instant, wall: WallTime) -> Self {
+        let allocator = Allocator::new(AllocatorConfig {
+            max_agents: cfg.max_agents,
+            max_frameworks: cfg.max_frameworks,
+            allocation_interval: cfg.allocation_interval,
+            seed: cfg.seed,
+        });
+        let rng = Rng::from_seed(cfg.seed ^ 0x6d61_7374_6572);
+        Master {
+            agent_slots: Slots::new(cfg.max_agents),
+            framework_slots: Slots::new(cfg.max_frameworks),
+            registrar: Registrar::new(registry, 1024),
+            allocator,
+            rng,
+            phase: Phase::Standby,
+            agents: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            completed_tasks: VecDeque::new(),
+            pending: BTreeMap::new(),
+            next_tag: 0,
+            next_offer: 0,
+            next_framework: 0,
+            next_tick: now + Duration::from_secs(1),
+            outputs: VecDeque::new(),
+            start_time: wall,
+            elected_time: None,
+            cfg,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn config(&self) -> &MasterConfig {
+        &self.cfg
+    }
+
+    /// The durable registry.
+    pub fn registry(&self) -> &Registry {
+        self.registrar.registry()
+    }
+
+    /// Leadership changes (single-master mode: `BecameLeader` once, at start).
+    pub fn handle_leadership(&mut self, _now: Instant, wall: WallTime, change: Leadership) {
+        match change {
+            Leadership::BecameLeader => {
+                if self.phase == Phase::Standby {
+                    self.phase = Phase::Recovering;
+                    self.elected_time = Some(wall);
+                    let leader = alloc::format!("{}:{}", self.cfg.ip, self.cfg.port);
+                    self.submit(crate::registry::Op::Recover { leader }, PendingOp::Recover);
+                }
+            }
+            Leadership::LostLeadership => {
+                self.phase = Phase::Standby;
+                self.log(String::from("lost leadership; now a standby"));
+            }
+        }
+    }
+
+    /// The next registry entry to persist, if any. Batches that change nothing complete here
+    /// without a write, so outputs may follow even when this returns `None`.
+    pub fn poll_registry_write(&mut self, now: Instant, wall: WallTime) -> Option<Entry> {
+        let entry = self.registrar.poll_write().cloned();
+        self.drain_completions(now, wall);
+        entry
+    }
+
+    /// The driver reports what happened to an entry from [`Master::poll_registry_write`].
+    pub fn handle_registry_written(&mut self, now: Instant, wall: WallTime, index: u64, result: WriteResult) {
+        if let Err(e) = self.registrar.handle_write_done(index, result) {
+            self.outputs.push_back(MasterOutput::Fatal(alloc::format!("registrar: {e}")));
+        }
+        self.drain_completions(now, wall);
+    }
+
+    fn drain_completions(&mut self, now: Instant, wall: WallTime) {
+        while let Some(done) = self.registrar.poll_completion() {
+            self.complete(now, wall, done);
+        }
+    }
+
+    /// The snapshot to write now, if the registrar wants one (never while a write is in flight).
+    /// Report it with [`Master::handle_snapshot_written`].
+    pub fn poll_snapshot(&self) -> Option<&Registry> {
+        self.registrar.wants_snapshot().then(|| self.registrar.registry())
+    }
+
+    pub fn handle_snapshot_written(&mut self) {
+        self.registrar.handle_snapshot_written();
+    }
+
+    /// Entries the recovered log holds past its snapshot (so the snapshot interval counts them).
+    pub fn set_log_entries_since_snapshot(&mut self, n: u64) {
+        self.registrar.set_entries_since_snapshot(n);
+    }
+
+    fn complete(&mut self, now: Instant, wall: WallTime, done: Completion) {
+        let Some(op) = self.pending.remove(&done.tag) else {
+            return;
+        };
+        let outcome = match done.outcome {
+            crate::registry::Outcome::Done(r) => r,
+            crate::registry::Outcome::Failed => {
+                self.outputs.push_back(MasterOutput::Fatal(String::from(
+                    "registry write failed; refusing to go on with state that is not durable",
+                )));
+                return;
+            }
+            crate::registry::Outcome::Abandoned => {
+                self.phase = Phase::Standby;
+                return;
+            }
+        };
+        match op {
+            PendingOp::Recover => {
+                if let Ok(Applied::Recovered { epoch }) = outcome {
+                    self.phase = Phase::Leading;
+                    let n = self.registry().admitted.len();
+                    self.log(alloc::format!(
+                        "recovered registry (leader epoch {epoch}, {n} admitted agents); serving"
+                    ));
+                }
+            }
+            PendingOp::Admit { conn, info } => self.finish_admission(now, wall, conn, info, outcome),
+            PendingOp::Reregister { conn, rereg } => self.finish_reregistration(now, wall, conn, rereg, outcome),
+        }
+    }
+
+    fn submit(&mut self, op: crate::registry::Op, pending: PendingOp) {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        match self.registrar.submit(op, tag) {
+            Ok(()) => {
+                self.pending.insert(tag, pending);
+            }
+            Err(e) => {
+                self.log(alloc::format!("registry operation refused: {e}"));
+                if let PendingOp::Admit { conn, .. } | PendingOp::Reregister { conn, .. } = pending {
+                    self.outputs.push_back(MasterOutput::ToAgent {
+                        conn,
+                        msg: MasterToAgent::Refused {
+                            reason: alloc::format!("master is busy: {e}"),
+                            forget_id: false,
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next output to carry out.
+    pub fn poll_output(&mut self) -> Option<MasterOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Master::handle_timeout`] must run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let alloc = if self.phase == Phase::Leading {
+            self.allocator.poll_timeout()
+        } else {
+            None
+        };
+        Some(match alloc {
+            Some(a) if a < self.next_tick => a,
+            _ => self.next_tick,
+        })
+    }
+
+    /// Runs due timers: allocation, pings, heartbeats, framework failover.
+    pub fn handle_timeout(&mut self, now: Instant, wall: WallTime) {
+        if self.phase != Phase::Leading {
+            if now >= self.next_tick {
+                self.next_tick = now + Duration::from_secs(1);
+            }
+            return;
+        }
+        let mut offered: Vec<(AgentSlot, FrameworkSlot, Role, Resources)> = Vec::new();
+        self.allocator.handle_timeout(now, &mut |o| {
+            offered.push((o.agent, o.framework, o.role.clone(), o.resources.clone()));
+        });
+        self.deliver_offers(offered);
+        if now >= self.next_tick {
+            self.next_tick = now + Duration::from_secs(1);
+            self.tick_agents(now);
+            self.tick_frameworks(now, wall);
+        }
+    }
+
+    fn deliver_offers(&mut self, offered: Vec<(AgentSlot, FrameworkSlot, Role, Resources)>) {
+        let mut per_stream: BTreeMap<StreamId, Vec<OfferRecord>> = BTreeMap::new();
+        for (agent_slot, fw_slot, role, resources) in offered {
+            let (Some(agent_id), Some(fw_id)) = (
+                self.agent_slots.owner(agent_slot.0).cloned(),
+                self.framework_slots.owner(fw_slot.0).cloned(),
+            ) else {
+                continue;
+            };
+            let stream = self.frameworks.get(&fw_id).and_then(|f| f.stream);
+            let Some(stream) = stream else {
+                // The framework lost its stream between trigger and cycle: give the resources back.
+                self.allocator.recover(self.next_tick, fw_slot, agent_slot, &resources, None);
+                continue;
+            };
+            let id = OfferId::new(alloc::format!(
+                "{}-{}-O{}",
+                self.registry().cluster_id,
+                self.registry().leader_epoch,
+                self.next_offer
+            ));
+            self.next_offer += 1;
+            let offer = OfferRecord {
+                id: id.clone(),
+                framework_id: fw_id.clone(),
+                agent_id,
+                role,
+                resources,
+            };
+            if let Some(f) = self.frameworks.get_mut(&fw_id) {
+                f.offers.push(id.clone());
+            }
+            self.offers.insert(id, offer.clone());
+            per_stream.entry(stream).or_default().push(offer);
+        }
+        for (stream, offers) in per_stream {
+            self.outputs.push_back(MasterOutput::ToFramework {
+                stream,
+                event: SchedulerEvent::Offers(offers),
+            });
+        }
+    }
+
+    fn log(&mut self, line: String) {
+        self.outputs.push_back(MasterOutput::Log(line));
+    }
+
+    fn require_leading(&self) -> Result<(), CallError> {
+        match self.phase {
+            Phase::Leading => Ok(()),
+            _ => Err(CallError::NotReady),
+        }
+    }
+
+    /// Sends a status to the framework's stream, if it has one (reliable updates are retried by the agent).
+    fn send_status(&mut self, framework_id: &FrameworkId, status: TaskStatus) {
+        if let Some(stream) = self.frameworks.get(framework_id).and_then(|f| f.stream) {
+            self.outputs.push_back(MasterOutput::ToFramework {
+                stream,
+                event: SchedulerEvent::Update(status),
+            });
+        }
+    }
+
+    fn master_status(
+        &self,
+        task_id: TaskId,
+        state: TaskState,
+        reason: crate::wire::StatusReason,
+        message: &str,
+        agent_id: Option<AgentId>,
+        wall: WallTime,
+    ) -> TaskStatus {
+        TaskStatus {
+            task_id,
+            state,
+            message: Some(String::from(message)),
+            source: crate::wire::StatusSource::Master,
+            reason: Some(reason),
+            agent_id,
+            executor_id: None,
+            timestamp: wall,
+            uuid: None,
+            data: Vec::new(),
+        }
+    }
+}
+
+impl core::fmt::Debug for Master {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Master")
+            .field("phase", &self.phase)
+            .field("agents", &self.agents.len())
+            .field("frameworks", &self.frameworks.len())
+            .field("tasks", &self.tasks.len())
+            .finish()
+    }
+}
+

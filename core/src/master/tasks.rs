@@ -1,0 +1,366 @@
+//! Master side of tasks: launch, status updates forwarded end to end, acknowledgements, kill,
+//! reconciliation, and tasks recovered from re-registering agents.
+
+use super::frameworks::TaskLaunch;
+use super::{Master, MasterOutput};
+use crate::ids::{AgentId, ExecutorId, FrameworkId, Role, TaskId};
+use crate::resources::Resources;
+use crate::task_state::TaskState;
+use crate::time::{Instant, WallTime};
+use crate::wire::{
+    ExecutorSpec, FrameworkRecord, MasterToAgent, StatusReason, StatusUpdate, TaskReport, TaskSpec, TaskStatus,
+};
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A task the master tracks (Mesos `Task`).
+#[derive(Clone, Debug)]
+pub(super) struct TaskEntry {
+    pub task_id: TaskId,
+    pub name: String,
+    pub framework_id: FrameworkId,
+    pub agent_id: AgentId,
+    pub executor_id: ExecutorId,
+    /// The latest state the master knows (the agent's `latest_state`).
+    pub state: TaskState,
+    pub resources: Resources,
+    /// Recent statuses, oldest first, bounded by `max_statuses_per_task` (data cleared, as Mesos does).
+    pub statuses: VecDeque<TaskStatus>,
+    /// State and uuid of the update currently waiting for the framework's acknowledgement.
+    pub status_update_state: Option<TaskState>,
+    pub status_update_uuid: Option<[u8; 16]>,
+    /// Resources already given back to the allocator (at the first terminal state).
+    pub released: bool,
+}
+
+impl Master {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn launch_task(
+        &mut self,
+        _now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        _role: &Role,
+        remaining: &mut Resources,
+        launch: TaskLaunch,
+    ) {
+        let error = |m: &Master, why: String| {
+            m.master_status(
+                launch.task_id.clone(),
+                TaskState::Error,
+                StatusReason::TaskInvalid,
+                &why,
+                Some(agent_id.clone()),
+                wall,
+            )
+        };
+        let key = (framework_id.clone(), launch.task_id.clone());
+        let invalid = if &launch.agent_id != agent_id {
+            Some(alloc::format!("task {} names agent {} but the offers are on {agent_id}", launch.task_id, launch.agent_id))
+        } else if self.tasks.contains_key(&key) {
+            Some(alloc::format!("task {} already exists", launch.task_id))
+        } else if launch.command.is_some() == launch.executor.is_some() {
+            Some(String::from("exactly one of 'command' and 'executor' must be set"))
+        } else {
+            None
+        };
+        if let Some(why) = invalid {
+            let status = error(self, why);
+            self.send_status(framework_id, status);
+            return;
+        }
+        let mut needed = launch.resources.clone();
+        if let Some((_, _, _, exec_res)) = &launch.executor {
+            if needed.add_all(exec_res).is_err() {
+                let status = error(self, String::from("task and executor resources overflow"));
+                self.send_status(framework_id, status);
+                return;
+            }
+        }
+        if needed.is_empty() {
+            let status = error(self, String::from("task uses no resources"));
+            self.send_status(framework_id, status);
+            return;
+        }
+        if remaining.subtract(&needed).is_err() {
+            let status = error(
+                self,
+                alloc::format!("task {} uses more resources ({needed}) than the offers hold ({remaining})", launch.task_id),
+            );
+            self.send_status(framework_id, status);
+            return;
+        }
+        let Some(conn) = self.agent_conn(agent_id) else {
+            // The agent went away after the offer: give the resources back.
+            let status = self.master_status(
+                launch.task_id.clone(),
+                TaskState::Lost,
+                StatusReason::AgentDisconnected,
+                "agent disconnected before the task could be sent",
+                Some(agent_id.clone()),
+                wall,
+            );
+            let _ = remaining.add_all(&needed);
+            self.send_status(framework_id, status);
+            return;
+        };
+        let executor = match launch.executor {
+            Some((executor_id, name, command, resources)) => ExecutorSpec {
+                executor_id,
+                name,
+                command: Some(command),
+                resources,
+            },
+            None => ExecutorSpec {
+                executor_id: ExecutorId::new(launch.task_id.as_str()),
+                name: alloc::format!("Command Executor (Task: {})", launch.task_id),
+                command: None,
+                resources: Resources::new(),
+            },
+        };
+        let fw = &self.frameworks[framework_id];
+        let framework = FrameworkRecord {
+            id: framework_id.clone(),
+            name: fw.spec.name.clone(),
+            user: fw.spec.user.clone(),
+            checkpoint: fw.spec.checkpoint,
+        };
+        let spec = TaskSpec {
+            task_id: launch.task_id.clone(),
+            name: launch.name.clone(),
+            resources: launch.resources,
+            executor: executor.clone(),
+            command: launch.command,
+            kill_grace: launch.kill_grace,
+            data: launch.data,
+        };
+        self.tasks.insert(
+            key,
+            TaskEntry {
+                task_id: launch.task_id.clone(),
+                name: launch.name,
+                framework_id: framework_id.clone(),
+                agent_id: agent_id.clone(),
+                executor_id: executor.executor_id,
+                state: TaskState::Staging,
+                resources: needed,
+                statuses: VecDeque::new(),
+                status_update_state: None,
+                status_update_uuid: None,
+                released: false,
+            },
+        );
+        self.outputs.push_back(MasterOutput::ToAgent {
+            conn,
+            msg: MasterToAgent::RunTask { framework, task: spec },
+        });
+        self.log(alloc::format!("launching task {} of framework {framework_id} on agent {agent_id}", launch.task_id));
+    }
+
+    /// A reliable status update from an agent: record it, release resources at the first terminal
+    /// state, and forward it to the framework (the agent retries until it is acknowledged).
+    pub(super) fn handle_status_update(&mut self, now: Instant, _wall: WallTime, agent_id: &AgentId, update: StatusUpdate) {
+        let key = (update.framework_id.clone(), update.status.task_id.clone());
+        let max = self.cfg.max_statuses_per_task;
+        let mut release = None;
+        if let Some(task) = self.tasks.get_mut(&key) {
+            task.state = update.latest_state;
+            task.status_update_state = Some(update.status.state);
+            task.status_update_uuid = update.status.uuid;
+            let mut recorded = update.status.clone();
+            recorded.data.clear();
+            if task.statuses.len() >= max {
+                task.statuses.pop_front();
+            }
+            task.statuses.push_back(recorded);
+            if update.latest_state.is_terminal() && !task.released {
+                task.released = true;
+                release = Some((task.resources.clone(), task.agent_id.clone()));
+            }
+        } else if !self.frameworks.contains_key(&update.framework_id) {
+            // The framework is gone: acknowledge on its behalf so the agent does not retry forever.
+            if let (Some(uuid), Some(conn)) = (update.status.uuid, self.agent_conn(agent_id)) {
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::Acknowledge {
+                        framework_id: update.framework_id.clone(),
+                        task_id: update.status.task_id.clone(),
+                        uuid,
+                    },
+                });
+            }
+            return;
+        }
+        if let Some((resources, agent)) = release {
+            let fw_slot = self.frameworks.get(&update.framework_id).map(|f| f.slot);
+            let agent_slot = self.agents.get(&agent).map(|a| a.slot);
+            if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
+                self.allocator.recover(now, fs, ag, &resources, None);
+            }
+        }
+        let mut status = update.status;
+        if status.agent_id.is_none() {
+            status.agent_id = Some(agent_id.clone());
+        }
+        self.send_status(&update.framework_id, status);
+    }
+
+    /// ACKNOWLEDGE from a scheduler: forwarded to the agent; a terminal acknowledged task is removed.
+    pub(super) fn acknowledge(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: AgentId,
+        task_id: TaskId,
+        uuid: [u8; 16],
+    ) -> Result<(), super::CallError> {
+        let key = (framework_id.clone(), task_id.clone());
+        if let Some(task) = self.tasks.get(&key) {
+            if task.status_update_uuid == Some(uuid) && task.status_update_state.is_some_and(|s| s.is_terminal()) {
+                let task = self.tasks.remove(&key).expect("present");
+                self.remember_completed(task);
+            }
+        }
+        if let Some(conn) = self.agent_conn(&agent_id) {
+            self.outputs.push_back(MasterOutput::ToAgent {
+                conn,
+                msg: MasterToAgent::Acknowledge {
+                    framework_id: framework_id.clone(),
+                    task_id,
+                    uuid,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn remember_completed(&mut self, task: TaskEntry) {
+        if self.completed_tasks.len() >= self.cfg.max_completed_tasks {
+            self.completed_tasks.pop_front();
+        }
+        self.completed_tasks.push_back(task);
+    }
+
+    /// KILL: forwarded to the agent; an unknown task gets TASK_LOST from the master.
+    pub(super) fn kill_task(&mut self, wall: WallTime, framework_id: &FrameworkId, task_id: TaskId, agent_id: Option<AgentId>) {
+        let key = (framework_id.clone(), task_id.clone());
+        let Some(task) = self.tasks.get(&key) else {
+            let status = self.master_status(
+                task_id,
+                TaskState::Lost,
+                StatusReason::Reconciliation,
+                "Attempted to kill an unknown task",
+                agent_id,
+                wall,
+            );
+            self.send_status(framework_id, status);
+            return;
+        };
+        if let Some(conn) = self.agent_conn(&task.agent_id) {
+            self.outputs.push_back(MasterOutput::ToAgent {
+                conn,
+                msg: MasterToAgent::KillTask {
+                    framework_id: framework_id.clone(),
+                    task_id,
+                },
+            });
+        }
+    }
+
+    /// RECONCILE: explicit (listed tasks) or implicit (empty list: every task of the framework).
+    /// Answers carry no uuid and need no acknowledgement.
+    pub(super) fn reconcile(&mut self, wall: WallTime, framework_id: &FrameworkId, tasks: Vec<(TaskId, Option<AgentId>)>) {
+        let mut answers = Vec::new();
+        if tasks.is_empty() {
+            for t in self.tasks.values().filter(|t| &t.framework_id == framework_id) {
+                answers.push((t.task_id.clone(), t.state, Some(t.agent_id.clone()), t.executor_id.clone().into()));
+            }
+        } else {
+            for (task_id, agent_id) in tasks {
+                let key = (framework_id.clone(), task_id.clone());
+                match self.tasks.get(&key) {
+                    Some(t) => answers.push((task_id, t.state, Some(t.agent_id.clone()), Some(t.executor_id.clone()))),
+                    None => answers.push((task_id, TaskState::Lost, agent_id, None)),
+                }
+            }
+        }
+        for (task_id, state, agent_id, executor_id) in answers {
+            let mut status = self.master_status(task_id, state, StatusReason::Reconciliation, "Reconciliation", agent_id, wall);
+            status.executor_id = executor_id;
+            self.send_status(framework_id, status);
+        }
+    }
+
+    pub(super) fn handle_executor_exited(
+        &mut self,
+        agent_id: &AgentId,
+        framework_id: &FrameworkId,
+        executor_id: ExecutorId,
+        status: i32,
+    ) {
+        // Generated command executors produce no FAILURE event (as in Mesos).
+        let is_command_executor = self
+            .tasks
+            .values()
+            .any(|t| &t.framework_id == framework_id && t.executor_id == executor_id && t.task_id.as_str() == executor_id.as_str());
+        if is_command_executor {
+            return;
+        }
+        if let Some(stream) = self.frameworks.get(framework_id).and_then(|f| f.stream) {
+            self.outputs.push_back(MasterOutput::ToFramework {
+                stream,
+                event: super::SchedulerEvent::Failure {
+                    agent_id: agent_id.clone(),
+                    executor_id: Some(executor_id),
+                    status: Some(status),
+                },
+            });
+        }
+    }
+
+    /// A task reported by a re-registering agent (after a master restart).
+    pub(super) fn recover_task(&mut self, _now: Instant, agent_id: &AgentId, report: TaskReport) {
+        let key = (report.framework_id.clone(), report.task_id.clone());
+        if self.tasks.contains_key(&key) {
+            return;
+        }
+        let fw_slot = self.frameworks.get(&report.framework_id).map(|f| f.slot);
+        let agent_slot = self.agents.get(agent_id).map(|a| a.slot);
+        let released = report.state.is_terminal();
+        if !released {
+            if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
+                let _ = self.allocator.add_allocated(fs, ag, &report.resources);
+            }
+        }
+        self.tasks.insert(
+            key,
+            TaskEntry {
+                task_id: report.task_id,
+                name: report.name,
+                framework_id: report.framework_id,
+                agent_id: agent_id.clone(),
+                executor_id: report.executor_id,
+                state: report.state,
+                resources: report.resources,
+                statuses: VecDeque::new(),
+                status_update_state: None,
+                status_update_uuid: None,
+                released,
+            },
+        );
+    }
+
+    /// Drops every task of a removed framework (the agents were told to shut it down).
+    pub(super) fn remove_framework_tasks(&mut self, _wall: WallTime, framework_id: &FrameworkId) {
+        let keys: Vec<(FrameworkId, TaskId)> = self.tasks.keys().filter(|(f, _)| f == framework_id).cloned().collect();
+        for key in keys {
+            if let Some(mut task) = self.tasks.remove(&key) {
+                if !task.state.is_terminal() {
+                    task.state = TaskState::Killed;
+                }
+                self.remember_completed(task);
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Read-only views of the master's state for the operator API and `/state`.
+
+use super::Master;
+use crate::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
+use crate::resources::Resources;
+use crate::task_state::TaskState;
+use crate::time::WallTime;
+use crate::wire::{AgentInfo, TaskStatus};
+
+/// An agent as the operator API shows it.
+#[derive(Debug)]
+pub struct AgentView<'a> {
+    pub id: &'a AgentId,
+    pub info: &'a AgentInfo,
+    pub active: bool,
+    pub registered_time: WallTime,
+    pub reregistered_time: Option<WallTime>,
+    /// Resources in use by tasks and outstanding offers.
+    pub allocated: Resources,
+    pub offered: Resources,
+}
+
+/// A framework as the operator API shows it.
+#[derive(Debug)]
+pub struct FrameworkView<'a> {
+    pub id: &'a FrameworkId,
+    pub spec: &'a super::FrameworkSpec,
+    pub active: bool,
+    pub connected: bool,
+    pub recovered: bool,
+    pub registered_time: Option<WallTime>,
+    pub reregistered_time: Option<WallTime>,
+    pub offers: usize,
+}
+
+/// A task as the operator API shows it.
+#[derive(Debug)]
+pub struct TaskView<'a> {
+    pub task_id: &'a TaskId,
+    pub name: &'a str,
+    pub framework_id: &'a FrameworkId,
+    pub agent_id: &'a AgentId,
+    pub executor_id: &'a ExecutorId,
+    pub state: TaskState,
+    pub resources: &'a Resources,
+    pub statuses: &'a alloc::collections::VecDeque<TaskStatus>,
+    pub status_update_state: Option<TaskState>,
+    pub status_update_uuid: Option<[u8; 16]>,
+}
+
+impl Master {
+    /// Live agents, ordered by id.
+    pub fn agents(&self) -> impl Iterator<Item = AgentView<'_>> {
+        self.agents.values().map(move |a| {
+            let mut allocated = Resources::new();
+            for t in self.tasks.values().filter(|t| t.agent_id == a.id && !t.released) {
+                let _ = allocated.add_all(&t.resources);
+            }
+            let mut offered = Resources::new();
+            for o in self.offers.values().filter(|o| o.agent_id == a.id) {
+                let _ = offered.add_all(&o.resources);
+            }
+            AgentView {
+                id: &a.id,
+                info: &a.info,
+                active: a.conn.is_some(),
+                registered_time: a.registered_time,
+                reregistered_time: a.reregistered_time,
+                allocated,
+                offered,
+            }
+        })
+    }
+
+    /// Agents admitted in the registry but not back since this master started (their info as last admitted).
+    pub fn recovered_agents(&self) -> impl Iterator<Item = &crate::registry::AdmittedAgent> {
+        self.registry().admitted.iter().filter(move |a| !self.agents.contains_key(&a.id))
+    }
+
+    pub fn frameworks(&self) -> impl Iterator<Item = FrameworkView<'_>> {
+        self.frameworks.values().map(|f| FrameworkView {
+            id: &f.id,
+            spec: &f.spec,
+            active: f.stream.is_some() && !f.suppressed,
+            connected: f.stream.is_some(),
+            recovered: f.recovered,
+            registered_time: f.registered_time,
+            reregistered_time: f.reregistered_time,
+            offers: f.offers.len(),
+        })
+    }
+
+    /// Tasks not yet removed (running, or terminal but not acknowledged).
+    pub fn tasks(&self) -> impl Iterator<Item = TaskView<'_>> {
+        self.tasks.values().map(task_view)
+    }
+
+    /// The most recent removed tasks, oldest first.
+    pub fn completed_tasks(&self) -> impl Iterator<Item = TaskView<'_>> {
+        self.completed_tasks.iter().map(task_view)
+    }
+
+    pub fn offers(&self) -> impl Iterator<Item = &super::OfferRecord> {
+        self.offers.values()
+    }
+
+    pub fn start_time(&self) -> WallTime {
+        self.start_time
+    }
+
+    pub fn elected_time(&self) -> Option<WallTime> {
+        self.elected_time
+    }
+}
+
+fn task_view(t: &super::tasks::TaskEntry) -> TaskView<'_> {
+    TaskView {
+        task_id: &t.task_id,
+        name: &t.name,
+        framework_id: &t.framework_id,
+        agent_id: &t.agent_id,
+        executor_id: &t.executor_id,
+        state: t.state,
+        resources: &t.resources,
+        statuses: &t.statuses,
+        status_update_state: t.status_update_state,
+        status_update_uuid: t.status_update_uuid,
+    }
+}

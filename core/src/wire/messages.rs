@@ -1,0 +1,226 @@
+//! The messages masters and agents exchange (Mesos' internal `*SlaveMessage` family, by meaning not by wire).
+
+use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
+use crate::resources::Resources;
+use crate::task_state::TaskState;
+use crate::time::{Duration, WallTime};
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// What an agent tells the master about itself (Mesos `SlaveInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub hostname: String,
+    /// The IP the agent advertises (never 0.0.0.0).
+    pub ip: String,
+    pub port: u16,
+    pub resources: Resources,
+    /// Text attributes `name:value`, in the order given.
+    pub attributes: Vec<(String, String)>,
+    pub version: String,
+}
+
+/// The framework facts an agent needs to run its tasks (a subset of Mesos `FrameworkInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkRecord {
+    pub id: FrameworkId,
+    pub name: String,
+    pub user: String,
+    pub checkpoint: bool,
+}
+
+/// What to run (Mesos `CommandInfo`, the parts mesolite supports).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommandSpec {
+    /// Run `value` with `/bin/sh -c` when true; otherwise exec `value` with argv `arguments`.
+    pub shell: bool,
+    pub value: String,
+    pub arguments: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    pub user: Option<String>,
+}
+
+/// The executor a task runs under. A command task gets a generated command executor whose
+/// id equals the task id (as in Mesos).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorSpec {
+    pub executor_id: ExecutorId,
+    pub name: String,
+    /// `None` for the generated command executor (`mesolite executor`).
+    pub command: Option<CommandSpec>,
+    pub resources: Resources,
+}
+
+/// A task as the master hands it to an agent (Mesos `TaskInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub task_id: TaskId,
+    pub name: String,
+    pub resources: Resources,
+    pub executor: ExecutorSpec,
+    /// Set for command tasks.
+    pub command: Option<CommandSpec>,
+    /// Grace period between SIGTERM and SIGKILL when the task is killed.
+    pub kill_grace: Option<Duration>,
+    /// Opaque data for the executor.
+    pub data: Vec<u8>,
+}
+
+/// Who produced a status update (Mesos `TaskStatus.Source`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusSource {
+    Master,
+    Agent,
+    Executor,
+}
+
+/// Why a status update happened (a subset of Mesos `TaskStatus.Reason`; the API issue adds the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusReason {
+    CommandExecutorFailed,
+    ExecutorTerminated,
+    InvalidOffers,
+    TaskInvalid,
+    TaskKilledDuringLaunch,
+    AgentRemoved,
+    AgentDisconnected,
+    AgentUnknown,
+    Reconciliation,
+    FrameworkRemoved,
+    ContainerLaunchFailed,
+    ExecutorRegistrationTimeout,
+}
+
+/// One task status (Mesos `TaskStatus`). `uuid` is set for reliable updates, which must be acknowledged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskStatus {
+    pub task_id: TaskId,
+    pub state: TaskState,
+    pub message: Option<String>,
+    pub source: StatusSource,
+    pub reason: Option<StatusReason>,
+    pub agent_id: Option<AgentId>,
+    pub executor_id: Option<ExecutorId>,
+    pub timestamp: WallTime,
+    pub uuid: Option<[u8; 16]>,
+    pub data: Vec<u8>,
+}
+
+/// A reliable status update travelling agent → master → framework (Mesos `StatusUpdate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    pub framework_id: FrameworkId,
+    pub status: TaskStatus,
+    /// The state of the newest update the agent holds for this task, so the master learns a
+    /// terminal state early even while older updates wait for acknowledgement.
+    pub latest_state: TaskState,
+}
+
+/// A task an agent reports when it re-registers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskReport {
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    pub task_id: TaskId,
+    pub name: String,
+    pub state: TaskState,
+    pub resources: Resources,
+}
+
+/// Messages from an agent to the master.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum AgentToMaster {
+    /// First registration (Mesos `RegisterSlaveMessage`).
+    Register { info: AgentInfo },
+    /// Registration of a known agent after a reconnect or a master restart (Mesos `ReregisterSlaveMessage`).
+    Reregister {
+        id: AgentId,
+        info: AgentInfo,
+        frameworks: Vec<FrameworkRecord>,
+        tasks: Vec<TaskReport>,
+    },
+    /// A reliable status update (Mesos `StatusUpdateMessage`).
+    StatusUpdate(StatusUpdate),
+    /// Answer to [`MasterToAgent::Ping`] (Mesos `PongSlaveMessage`).
+    Pong { seq: u64 },
+    /// An executor ended (Mesos `ExitedExecutorMessage`); `status` is the wait status.
+    ExecutorExited {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        status: i32,
+    },
+}
+
+/// Messages from the master to an agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MasterToAgent {
+    /// The agent is admitted; its entry is durable in the registry (Mesos `SlaveRegisteredMessage`).
+    Registered { id: AgentId },
+    /// The agent is known again (Mesos `SlaveReregisteredMessage`).
+    Reregistered { id: AgentId },
+    /// The master will not take this agent now. With `forget_id` the agent's id is unknown to the
+    /// master and the agent registers afresh; otherwise it retries later with backoff.
+    Refused { reason: String, forget_id: bool },
+    /// Liveness probe (Mesos `PingSlaveMessage`).
+    Ping { seq: u64 },
+    /// Run a task under its executor (Mesos `RunTaskMessage`).
+    RunTask {
+        framework: FrameworkRecord,
+        task: TaskSpec,
+    },
+    /// Kill a task (Mesos `KillTaskMessage`).
+    KillTask {
+        framework_id: FrameworkId,
+        task_id: TaskId,
+    },
+    /// The framework acknowledged a status update (Mesos `StatusUpdateAcknowledgementMessage`).
+    Acknowledge {
+        framework_id: FrameworkId,
+        task_id: TaskId,
+        uuid: [u8; 16],
+    },
+    /// The framework is gone: kill its executors (Mesos `ShutdownFrameworkMessage`).
+    ShutdownFramework { framework_id: FrameworkId },
+}
+
+/// Where an executor run lives, relative to the agent's work dir (Mesos sandbox layout):
+/// `slaves/<agent>/frameworks/<framework>/executors/<executor>/runs/<container>`.
+pub fn sandbox_path(
+    agent: &AgentId,
+    framework: &FrameworkId,
+    executor: &ExecutorId,
+    container: &ContainerId,
+) -> String {
+    let mut p = executor_dir(agent, framework, executor);
+    p.push_str("/runs/");
+    p.push_str(container.as_str());
+    p
+}
+
+/// The directory holding all runs of one executor (and its `latest` link).
+pub fn executor_dir(agent: &AgentId, framework: &FrameworkId, executor: &ExecutorId) -> String {
+    let mut p = String::from("slaves/");
+    p.push_str(agent.as_str());
+    p.push_str("/frameworks/");
+    p.push_str(framework.as_str());
+    p.push_str("/executors/");
+    p.push_str(executor.as_str());
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_layout_matches_mesos() {
+        let p = sandbox_path(
+            &AgentId::from("c-S0"),
+            &FrameworkId::from("c-0001-0000"),
+            &ExecutorId::from("t1"),
+            &ContainerId::from("k1"),
+        );
+        assert_eq!(p, "slaves/c-S0/frameworks/c-0001-0000/executors/t1/runs/k1");
+    }
+}
