@@ -331,6 +331,11 @@ impl Master {
             .filter(move |id| !self.agents.contains_key(*id))
     }
 
+    /// Admitted in the registry but not re-registered with this master yet.
+    pub(super) fn is_recovering_agent(&self, id: &AgentId) -> bool {
+        !self.agents.contains_key(id) && self.registry().admitted.iter().any(|a| &a.id == id)
+    }
+
     pub(super) fn agent_conn(&self, id: &AgentId) -> Option<ConnId> {
         self.agents.get(id).and_then(|a| a.conn)
     }

@@ -301,6 +301,11 @@ impl Master {
         }
     }
 
+    /// True when registry operations wait to be written (the driver's store task should run).
+    pub fn has_registry_work(&self) -> bool {
+        self.registrar.queued() > 0
+    }
+
     /// The snapshot to write now, if the registrar wants one (never while a write is in flight).
     /// Report it with [`Master::handle_snapshot_written`].
     pub fn poll_snapshot(&self) -> Option<&Registry> {

@@ -281,6 +281,9 @@ impl Master {
                 let key = (framework_id.clone(), task_id.clone());
                 match self.tasks.get(&key) {
                     Some(t) => answers.push((task_id, t.state, Some(t.agent_id.clone()), Some(t.executor_id.clone()))),
+                    // An agent admitted but not back since this master started may still report
+                    // the task: say nothing yet (as Mesos does for recovering agents).
+                    None if agent_id.as_ref().is_some_and(|a| self.is_recovering_agent(a)) => {}
                     None => answers.push((task_id, TaskState::Lost, agent_id, None)),
                 }
             }

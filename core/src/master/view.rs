@@ -72,6 +72,11 @@ impl Master {
         })
     }
 
+    /// The info of a live agent.
+    pub fn agent_info(&self, id: &AgentId) -> Option<&AgentInfo> {
+        self.agents.get(id).map(|a| &a.info)
+    }
+
     /// Agents admitted in the registry but not back since this master started (their info as last admitted).
     pub fn recovered_agents(&self) -> impl Iterator<Item = &crate::registry::AdmittedAgent> {
         self.registry().admitted.iter().filter(move |a| !self.agents.contains_key(&a.id))

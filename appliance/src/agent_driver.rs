@@ -1,0 +1,345 @@
+//! The agent's driver: a thin loop around `mesolite_core::agent::Agent` that keeps the master
+//! connection, starts and reaps executor processes, serves executor streams and runs timers.
+
+use crate::convert;
+use crate::master_driver::log;
+use bytes::Bytes;
+use mesolite_core::agent::{Agent, AgentOutput, ExecutorStream};
+use mesolite_core::ids::ContainerId;
+use mesolite_core::wire::{AgentToMaster, CommandSpec, MasterToAgent};
+use mesolite_platform::clock::Clock;
+use mesolite_platform::net::{self, FrameReader};
+use mesolite_platform::process::{self, ExecutorLaunch, Pid, Signal};
+use smol::channel::{self, Receiver, Sender};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// What the master connection's writer is told to do.
+enum LinkCmd {
+    Send(AgentToMaster),
+    Close,
+}
+
+/// Shared state of the agent's tasks (all on one thread).
+pub struct AgentDriver {
+    pub agent: RefCell<Agent>,
+    pub clock: Clock,
+    pub work_dir: PathBuf,
+    /// The master's `HOST:PORT`.
+    master_addr: String,
+    /// `IP:PORT` where executors reach this agent's HTTP API.
+    endpoint: String,
+    link: RefCell<Option<Sender<LinkCmd>>>,
+    exec_streams: RefCell<HashMap<ExecutorStream, Sender<Bytes>>>,
+    containers: RefCell<HashMap<ContainerId, Pid>>,
+    next_id: Cell<u64>,
+    timer_wake: Sender<()>,
+    connect: Sender<()>,
+    closed_streams: Sender<ExecutorStream>,
+    /// True once the master told us it could not take us for a reason worth logging only once.
+    quiet_connect_errors: Cell<bool>,
+}
+
+/// The receivers the driver's tasks wait on.
+pub struct AgentTasks {
+    timer_wake: Receiver<()>,
+    connect: Receiver<()>,
+    closed_streams: Receiver<ExecutorStream>,
+}
+
+/// Reports an executor stream closed when dropped (with the response body).
+pub struct ExecutorStreamGuard {
+    stream: ExecutorStream,
+    closed: Sender<ExecutorStream>,
+}
+
+impl Drop for ExecutorStreamGuard {
+    fn drop(&mut self) {
+        let _ = self.closed.try_send(self.stream);
+    }
+}
+
+impl AgentDriver {
+    pub fn new(agent: Agent, clock: Clock, work_dir: PathBuf, master_addr: String, endpoint: String) -> (Rc<AgentDriver>, AgentTasks) {
+        let (timer_tx, timer_rx) = channel::bounded(1);
+        let (connect_tx, connect_rx) = channel::bounded(1);
+        let (closed_tx, closed_rx) = channel::unbounded();
+        let d = Rc::new(AgentDriver {
+            agent: RefCell::new(agent),
+            clock,
+            work_dir,
+            master_addr,
+            endpoint,
+            link: RefCell::new(None),
+            exec_streams: RefCell::new(HashMap::new()),
+            containers: RefCell::new(HashMap::new()),
+            next_id: Cell::new(1),
+            timer_wake: timer_tx,
+            connect: connect_tx,
+            closed_streams: closed_tx,
+            quiet_connect_errors: Cell::new(false),
+        });
+        (
+            d,
+            AgentTasks {
+                timer_wake: timer_rx,
+                connect: connect_rx,
+                closed_streams: closed_rx,
+            },
+        )
+    }
+
+    pub fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    /// Carries out the agent's outputs, then wakes the timer.
+    pub fn drain(&self) {
+        loop {
+            let out = self.agent.borrow_mut().poll_output();
+            let Some(out) = out else { break };
+            match out {
+                AgentOutput::ConnectMaster => {
+                    let _ = self.connect.try_send(());
+                }
+                AgentOutput::DisconnectMaster => {
+                    if let Some(tx) = self.link.borrow_mut().take() {
+                        let _ = tx.try_send(LinkCmd::Close);
+                    }
+                }
+                AgentOutput::ToMaster(msg) => {
+                    if let Some(tx) = self.link.borrow().as_ref() {
+                        let _ = tx.try_send(LinkCmd::Send(msg));
+                    }
+                }
+                AgentOutput::LaunchExecutor {
+                    container_id,
+                    sandbox,
+                    executor_dir,
+                    command,
+                    env,
+                    ..
+                } => self.launch_executor(container_id, &sandbox, &executor_dir, command, env),
+                AgentOutput::ToExecutor { stream, event } => {
+                    let record = convert::executor_event_record(&self.agent.borrow(), &event);
+                    if let Some(tx) = self.exec_streams.borrow().get(&stream) {
+                        let _ = tx.try_send(record);
+                    }
+                }
+                AgentOutput::CloseExecutorStream { stream } => {
+                    self.exec_streams.borrow_mut().remove(&stream);
+                }
+                AgentOutput::KillContainer { container_id, force } => {
+                    if let Some(pid) = self.containers.borrow().get(&container_id) {
+                        let signal = if force { Signal::KILL } else { Signal::TERM };
+                        let _ = process::kill_group(*pid, signal);
+                    }
+                }
+                AgentOutput::Log(line) => log(&line),
+            }
+        }
+        let _ = self.timer_wake.try_send(());
+    }
+
+    fn launch_executor(
+        &self,
+        container_id: ContainerId,
+        sandbox: &str,
+        executor_dir: &str,
+        command: Option<CommandSpec>,
+        mut env: Vec<(String, String)>,
+    ) {
+        let sandbox_path = self.work_dir.join(sandbox);
+        let started = (|| -> Result<Pid, String> {
+            std::fs::create_dir_all(&sandbox_path).map_err(|e| format!("cannot create sandbox {}: {e}", sandbox_path.display()))?;
+            let latest = self.work_dir.join(executor_dir).join("runs").join("latest");
+            let _ = std::fs::remove_file(&latest);
+            let _ = std::os::unix::fs::symlink(container_id.as_str(), &latest);
+            let sandbox_text = sandbox_path.display().to_string();
+            env.push(("MESOS_AGENT_ENDPOINT".into(), self.endpoint.clone()));
+            env.push(("MESOS_SANDBOX".into(), sandbox_text.clone()));
+            env.push(("MESOS_DIRECTORY".into(), sandbox_text));
+            let (program, args) = match command {
+                None => (
+                    std::env::current_exe().map_err(|e| format!("cannot find the mesolite binary: {e}"))?,
+                    vec!["executor".to_string()],
+                ),
+                Some(c) if c.shell => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), c.value]),
+                Some(c) => (PathBuf::from(c.value), c.arguments.into_iter().skip(1).collect()),
+            };
+            let spec = ExecutorLaunch {
+                program,
+                args,
+                env,
+                sandbox: sandbox_path.clone(),
+            };
+            process::spawn_executor(&spec).map(|s| s.pid).map_err(|e| e.to_string())
+        })();
+        match started {
+            Ok(pid) => {
+                self.containers.borrow_mut().insert(container_id, pid);
+            }
+            Err(e) => {
+                log(&format!("executor launch failed: {e}"));
+                let (now, wall) = (self.clock.now(), self.clock.wall());
+                self.agent.borrow_mut().handle_container_exited(now, wall, &container_id, 127 << 8);
+            }
+        }
+    }
+
+    /// Registers a new executor stream; its events go to the returned receiver.
+    pub fn open_executor_stream(&self) -> (ExecutorStream, Receiver<Bytes>) {
+        let id = ExecutorStream(self.next_id());
+        let (tx, rx) = channel::bounded(crate::http::MAX_QUEUED_EVENTS);
+        self.exec_streams.borrow_mut().insert(id, tx);
+        (id, rx)
+    }
+
+    /// A guard to keep with the stream's response body.
+    pub fn stream_guard(&self, stream: ExecutorStream) -> ExecutorStreamGuard {
+        ExecutorStreamGuard {
+            stream,
+            closed: self.closed_streams.clone(),
+        }
+    }
+
+    pub fn executor_stream_closed(&self, stream: ExecutorStream) {
+        self.exec_streams.borrow_mut().remove(&stream);
+        self.agent.borrow_mut().handle_executor_stream_closed(stream);
+        self.drain();
+    }
+
+    /// Resolves a path for `/files/read`: relative to the work dir, or absolute inside it.
+    /// Refuses anything that leaves the work dir.
+    pub fn sandbox_file(&self, path: &str) -> Result<PathBuf, String> {
+        let p = Path::new(path);
+        let joined = if p.is_absolute() { p.to_path_buf() } else { self.work_dir.join(p) };
+        let canon = joined.canonicalize().map_err(|_| format!("file '{path}' not found"))?;
+        let root = self.work_dir.canonicalize().map_err(|e| format!("work dir: {e}"))?;
+        if !canon.starts_with(&root) {
+            return Err(format!("path '{path}' is outside the agent's work dir"));
+        }
+        Ok(canon)
+    }
+}
+
+/// Keeps the connection to the master: connects when the agent asks, reads and writes frames.
+pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
+    while connect.recv().await.is_ok() {
+        match net::connect_internal(&d.master_addr).await {
+            Err(e) => {
+                if !d.quiet_connect_errors.replace(true) {
+                    log(&format!("cannot reach the master at {}: {e}; retrying with backoff", d.master_addr));
+                }
+                d.agent.borrow_mut().handle_master_disconnected(d.clock.now());
+                d.drain();
+            }
+            Ok(stream) => {
+                d.quiet_connect_errors.set(false);
+                let (tx, rx) = channel::unbounded::<LinkCmd>();
+                *d.link.borrow_mut() = Some(tx);
+                d.agent.borrow_mut().handle_master_connected(d.clock.now());
+                d.drain();
+                let mut writer = stream.clone();
+                let write = async {
+                    let mut scratch = Vec::new();
+                    while let Ok(cmd) = rx.recv().await {
+                        match cmd {
+                            LinkCmd::Send(msg) => {
+                                if net::write_message(&mut writer, &msg, &mut scratch).await.is_err() {
+                                    break;
+                                }
+                            }
+                            LinkCmd::Close => break,
+                        }
+                    }
+                };
+                let read = async {
+                    let mut reader = FrameReader::new(stream.clone());
+                    loop {
+                        match reader.next::<MasterToAgent>().await {
+                            Ok(Some(msg)) => {
+                                let (now, wall) = (d.clock.now(), d.clock.wall());
+                                d.agent.borrow_mut().handle_master_message(now, wall, msg);
+                                d.drain();
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                log(&format!("closing the master connection: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                };
+                smol::future::or(write, read).await;
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                d.link.borrow_mut().take();
+                d.agent.borrow_mut().handle_master_disconnected(d.clock.now());
+                d.drain();
+            }
+        }
+    }
+}
+
+/// Waits for timers at the agent's `poll_timeout` and runs them.
+pub async fn timer_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
+    loop {
+        let deadline = d.agent.borrow().poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(t) => {
+                    smol::Timer::at(d.clock.to_std(t)).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+            true
+        };
+        let woken = async {
+            let _ = wake.recv().await;
+            false
+        };
+        if smol::future::or(sleep, woken).await {
+            let (now, wall) = (d.clock.now(), d.clock.wall());
+            d.agent.borrow_mut().handle_timeout(now, wall);
+            d.drain();
+        }
+    }
+}
+
+/// Reaps executor processes that ended and reports them.
+pub async fn reaper_task(d: Rc<AgentDriver>) {
+    loop {
+        smol::Timer::after(std::time::Duration::from_millis(100)).await;
+        let live: Vec<(ContainerId, Pid)> = d.containers.borrow().iter().map(|(c, p)| (c.clone(), *p)).collect();
+        for (container, pid) in live {
+            if let Ok(Some(status)) = process::try_reap(pid) {
+                d.containers.borrow_mut().remove(&container);
+                let raw = std::os::unix::process::ExitStatusExt::into_raw(status);
+                let (now, wall) = (d.clock.now(), d.clock.wall());
+                d.agent.borrow_mut().handle_container_exited(now, wall, &container, raw);
+                d.drain();
+            }
+        }
+    }
+}
+
+/// Starts the agent's tasks.
+pub fn spawn_tasks(ex: &smol::LocalExecutor<'_>, d: &Rc<AgentDriver>, tasks: AgentTasks) {
+    ex.spawn(timer_task(d.clone(), tasks.timer_wake)).detach();
+    ex.spawn(master_link_task(d.clone(), tasks.connect)).detach();
+    ex.spawn(reaper_task(d.clone())).detach();
+    let closed = tasks.closed_streams;
+    let dd = d.clone();
+    ex.spawn(async move {
+        while let Ok(stream) = closed.recv().await {
+            dd.executor_stream_closed(stream);
+        }
+    })
+    .detach();
+    // The agent asked to connect at construction; let the timer pick it up.
+    d.drain();
+}

@@ -1,0 +1,500 @@
+//! Conversions between the Mesos v1 JSON types and core's types, and the event records
+//! (RecordIO-framed ASCII JSON) the drivers put on streams. Validation of input from the network
+//! happens here: every failure is a one-line reason for a 400.
+
+use crate::v1::{self, to_ascii_json, Bytes as B64};
+use bytes::Bytes;
+use mesolite_core::agent::{Agent, ExecutorEvent};
+use mesolite_core::ids::{self as ids, validate_id};
+use mesolite_core::master::{FrameworkSpec, Master, OfferRecord, Operation, SchedulerCall, SchedulerEvent, TaskLaunch};
+use mesolite_core::resources::Resources;
+use mesolite_core::time::{Duration, WallTime};
+use mesolite_core::wire::{self, CommandSpec, StatusReason, StatusSource, TaskSpec};
+
+/// One RecordIO record: `<length>\n<json>`.
+pub fn record(json: String) -> Bytes {
+    Bytes::from(v1::recordio::encode(json.as_bytes()))
+}
+
+// ---------------------------------------------------------------- resources
+
+/// Core resources as v1 `Resource`s in the pre-refinement format every 1.x client reads
+/// (`role` plus at most one `reservation`), with `allocation_info` when `role` is given.
+pub fn resources_to_v1(r: &Resources, role: Option<&str>) -> Vec<v1::Resource> {
+    let mut out = v1::resources_to_v1(r);
+    for res in &mut out {
+        v1::resources::downgrade_to_pre_refinement(res);
+        if let Some(role) = role {
+            res.allocation_info = Some(v1::AllocationInfo { role: Some(role.to_string()) });
+        }
+    }
+    out
+}
+
+/// v1 `Resource`s from the network as core resources; `allocation_info` is dropped (the offer's
+/// role decides which role a launch consumes).
+pub fn resources_from_v1(list: &[v1::Resource]) -> Result<Resources, String> {
+    let stripped: Vec<v1::Resource> = list
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.allocation_info = None;
+            r
+        })
+        .collect();
+    v1::resources_from_v1(&stripped).map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------- statuses
+
+fn source_to_v1(s: StatusSource) -> v1::StatusSource {
+    match s {
+        StatusSource::Master => v1::StatusSource::Master,
+        StatusSource::Agent => v1::StatusSource::Agent,
+        StatusSource::Executor => v1::StatusSource::Executor,
+    }
+}
+
+fn reason_to_v1(r: StatusReason) -> v1::StatusReason {
+    use v1::StatusReason as V;
+    match r {
+        StatusReason::CommandExecutorFailed => V::CommandExecutorFailed,
+        StatusReason::ExecutorTerminated => V::ExecutorTerminated,
+        StatusReason::InvalidOffers => V::InvalidOffers,
+        StatusReason::TaskInvalid => V::TaskInvalid,
+        StatusReason::TaskKilledDuringLaunch => V::TaskKilledDuringLaunch,
+        StatusReason::AgentRemoved => V::AgentRemoved,
+        StatusReason::AgentDisconnected => V::AgentDisconnected,
+        StatusReason::AgentUnknown => V::AgentUnknown,
+        StatusReason::Reconciliation => V::Reconciliation,
+        StatusReason::FrameworkRemoved => V::FrameworkRemoved,
+        StatusReason::ContainerLaunchFailed => V::ContainerLaunchFailed,
+        StatusReason::ExecutorRegistrationTimeout => V::ExecutorRegistrationTimeout,
+    }
+}
+
+pub fn status_to_v1(s: &wire::TaskStatus) -> v1::TaskStatus {
+    let mut out = v1::TaskStatus::new(v1::TaskId::new(s.task_id.as_str()), s.state);
+    out.message = s.message.clone();
+    out.source = Some(source_to_v1(s.source));
+    out.reason = s.reason.map(reason_to_v1);
+    out.data = (!s.data.is_empty()).then(|| B64(s.data.clone()));
+    out.agent_id = s.agent_id.as_ref().map(|a| v1::AgentId::new(a.as_str()));
+    out.executor_id = s.executor_id.as_ref().map(|e| v1::ExecutorId::new(e.as_str()));
+    out.timestamp = Some(s.timestamp.as_secs_f64());
+    out.uuid = s.uuid.map(|u| B64(u.to_vec()));
+    out
+}
+
+fn uuid16(b: &B64, what: &str) -> Result<[u8; 16], String> {
+    b.0.as_slice().try_into().map_err(|_| format!("{what} must be 16 bytes, got {}", b.0.len()))
+}
+
+/// A status from an executor's UPDATE call.
+pub fn status_from_v1(s: &v1::TaskStatus, wall: WallTime) -> Result<wire::TaskStatus, String> {
+    validate_id("task_id", &s.task_id.value).map_err(|e| e.to_string())?;
+    let uuid = match &s.uuid {
+        Some(u) => Some(uuid16(u, "status.uuid")?),
+        None => None,
+    };
+    let timestamp = match s.timestamp {
+        Some(t) if t.is_finite() && t > 0.0 => WallTime {
+            unix_nanos: (t * 1e9) as u64,
+        },
+        _ => wall,
+    };
+    Ok(wire::TaskStatus {
+        task_id: ids::TaskId::new(s.task_id.value.clone()),
+        state: s.state,
+        message: s.message.clone(),
+        source: StatusSource::Executor,
+        reason: None,
+        agent_id: None,
+        executor_id: None,
+        timestamp,
+        uuid,
+        data: s.data.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
+    })
+}
+
+// ---------------------------------------------------------------- commands and tasks
+
+fn command_from_v1(c: &v1::CommandInfo) -> Result<CommandSpec, String> {
+    let value = c.value.clone().unwrap_or_default();
+    if value.is_empty() {
+        return Err(String::from("command.value is required"));
+    }
+    let mut environment = Vec::new();
+    if let Some(env) = &c.environment {
+        for v in &env.variables {
+            match v.kind {
+                v1::EnvVariableType::Secret => return Err(format!("environment variable '{}': secrets are not supported by mesolite", v.name)),
+                _ => environment.push((v.name.clone(), v.value.clone().unwrap_or_default())),
+            }
+        }
+    }
+    if !c.uris.is_empty() {
+        return Err(String::from("command.uris (the fetcher) is not supported by mesolite yet"));
+    }
+    Ok(CommandSpec {
+        shell: c.shell,
+        value,
+        arguments: c.arguments.clone(),
+        environment,
+        user: c.user.clone(),
+    })
+}
+
+pub fn command_to_v1(c: &CommandSpec) -> v1::CommandInfo {
+    let mut out = v1::CommandInfo::shell(c.value.clone());
+    out.shell = c.shell;
+    out.arguments = c.arguments.clone();
+    out.user = c.user.clone();
+    if !c.environment.is_empty() {
+        out.environment = Some(v1::Environment {
+            variables: c
+                .environment
+                .iter()
+                .map(|(k, v)| v1::EnvVariable {
+                    name: k.clone(),
+                    kind: v1::EnvVariableType::Value,
+                    value: Some(v.clone()),
+                    secret: None,
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+fn grace_from_v1(k: &Option<v1::KillPolicy>) -> Option<Duration> {
+    k.as_ref()
+        .and_then(|k| k.grace_period)
+        .map(|g| Duration::from_millis((g.nanoseconds.max(0) / 1_000_000) as u64))
+}
+
+fn task_from_v1(t: &v1::TaskInfo) -> Result<TaskLaunch, String> {
+    validate_id("task_id", &t.task_id.value).map_err(|e| e.to_string())?;
+    let resources = resources_from_v1(&t.resources).map_err(|e| format!("task {}: {e}", t.task_id.value))?;
+    let command = t.command.as_ref().map(command_from_v1).transpose().map_err(|e| format!("task {}: {e}", t.task_id.value))?;
+    let executor = match &t.executor {
+        None => None,
+        Some(e) => {
+            validate_id("executor_id", &e.executor_id.value).map_err(|e| e.to_string())?;
+            let cmd = e.command.as_ref().ok_or_else(|| format!("task {}: executor.command is required", t.task_id.value))?;
+            Some((
+                ids::ExecutorId::new(e.executor_id.value.clone()),
+                e.name.clone().unwrap_or_default(),
+                command_from_v1(cmd)?,
+                resources_from_v1(&e.resources)?,
+            ))
+        }
+    };
+    if t.container.is_some() {
+        return Err(format!("task {}: containers (images) are not supported by mesolite yet", t.task_id.value));
+    }
+    Ok(TaskLaunch {
+        task_id: ids::TaskId::new(t.task_id.value.clone()),
+        name: t.name.clone(),
+        agent_id: ids::AgentId::new(t.agent_id.value.clone()),
+        resources,
+        command,
+        executor,
+        kill_grace: grace_from_v1(&t.kill_policy),
+        data: t.data.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
+    })
+}
+
+/// The `TaskInfo` an executor receives in LAUNCH.
+pub fn task_to_v1(t: &TaskSpec, agent_id: Option<&ids::AgentId>) -> v1::TaskInfo {
+    v1::TaskInfo {
+        name: t.name.clone(),
+        task_id: v1::TaskId::new(t.task_id.as_str()),
+        agent_id: v1::AgentId::new(agent_id.map(|a| a.as_str()).unwrap_or("")),
+        resources: resources_to_v1(&t.resources, None),
+        executor: None,
+        command: t.command.as_ref().map(command_to_v1),
+        container: None,
+        health_check: None,
+        check: None,
+        kill_policy: t.kill_grace.map(|g| v1::KillPolicy {
+            grace_period: Some(v1::DurationInfo {
+                nanoseconds: g.as_millis() as i64 * 1_000_000,
+            }),
+        }),
+        data: (!t.data.is_empty()).then(|| B64(t.data.clone())),
+        labels: None,
+        discovery: None,
+        max_completion_time: None,
+    }
+}
+
+// ---------------------------------------------------------------- scheduler calls
+
+fn refuse_from(filters: &Option<v1::Filters>) -> Option<Duration> {
+    // Negative or invalid values mean the default (Mesos); the allocator clamps huge ones.
+    filters
+        .as_ref()
+        .map(|f| Duration::try_from_secs_f64(f.refuse_seconds).unwrap_or(Duration::from_secs(5)))
+}
+
+fn offer_ids(ids_in: &[v1::OfferId]) -> Vec<ids::OfferId> {
+    ids_in.iter().map(|o| ids::OfferId::new(o.value.clone())).collect()
+}
+
+/// FrameworkInfo of a SUBSCRIBE, validated.
+pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String> {
+    if f.roles.len() > 1 {
+        return Err(String::from("frameworks with several roles (MULTI_ROLE) are not supported by mesolite yet"));
+    }
+    let role = f.roles.first().cloned().or_else(|| f.role.clone()).unwrap_or_else(|| "*".into());
+    mesolite_core::resources::validate_role(&role).map_err(|e| format!("framework_info.role '{role}': {e}"))?;
+    if let Some(id) = &f.id {
+        validate_id("framework_info.id", &id.value).map_err(|e| e.to_string())?;
+    }
+    let failover_timeout = Duration::try_from_secs_f64(f.failover_timeout)
+        .ok_or_else(|| format!("framework_info.failover_timeout {} is not a non-negative number", f.failover_timeout))?;
+    Ok(FrameworkSpec {
+        id: f.id.as_ref().map(|i| ids::FrameworkId::new(i.value.clone())),
+        name: f.name.clone(),
+        user: f.user.clone(),
+        role: ids::Role::new(role),
+        failover_timeout,
+        checkpoint: f.checkpoint,
+        hostname: f.hostname.clone(),
+        principal: f.principal.clone(),
+    })
+}
+
+/// A non-SUBSCRIBE scheduler call as core's call. `Ok(None)` for calls that need no action.
+pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<SchedulerCall>, String> {
+    use v1::scheduler::CallType as T;
+    fn need<'a, X>(x: &'a Option<X>, name: &str) -> Result<&'a X, String> {
+        x.as_ref().ok_or_else(|| format!("Missing required fields: {name}"))
+    }
+    let kind = c.kind.ok_or_else(|| String::from("Missing required fields: type"))?;
+    Ok(Some(match kind {
+        T::Teardown => SchedulerCall::Teardown,
+        T::Accept => {
+            let a = need(&c.accept, "accept")?;
+            let mut operations = Vec::new();
+            for op in &a.operations {
+                operations.push(match op.kind {
+                    Some(v1::OperationType::Launch) => {
+                        let l = need(&op.launch, "launch")?;
+                        Operation::Launch(l.task_infos.iter().map(task_from_v1).collect::<Result<_, _>>()?)
+                    }
+                    Some(other) => Operation::Unsupported(v1::WireEnum::wire_name(other)),
+                    None => return Err(String::from("Missing required fields: operations.type")),
+                });
+            }
+            SchedulerCall::Accept {
+                offer_ids: offer_ids(&a.offer_ids),
+                operations,
+                refuse: refuse_from(&a.filters),
+            }
+        }
+        T::Decline => {
+            let d = need(&c.decline, "decline")?;
+            SchedulerCall::Decline {
+                offer_ids: offer_ids(&d.offer_ids),
+                refuse: refuse_from(&d.filters),
+            }
+        }
+        T::Revive => SchedulerCall::Revive,
+        T::Suppress => SchedulerCall::Suppress,
+        T::Kill => {
+            let k = need(&c.kill, "kill")?;
+            SchedulerCall::Kill {
+                task_id: ids::TaskId::new(k.task_id.value.clone()),
+                agent_id: k.agent_id.as_ref().map(|a| ids::AgentId::new(a.value.clone())),
+            }
+        }
+        T::Acknowledge => {
+            let a = need(&c.acknowledge, "acknowledge")?;
+            SchedulerCall::Acknowledge {
+                agent_id: ids::AgentId::new(a.agent_id.value.clone()),
+                task_id: ids::TaskId::new(a.task_id.value.clone()),
+                uuid: uuid16(&a.uuid, "acknowledge.uuid")?,
+            }
+        }
+        T::Reconcile => {
+            let r = need(&c.reconcile, "reconcile")?;
+            SchedulerCall::Reconcile {
+                tasks: r
+                    .tasks
+                    .iter()
+                    .map(|t| (ids::TaskId::new(t.task_id.value.clone()), t.agent_id.as_ref().map(|a| ids::AgentId::new(a.value.clone()))))
+                    .collect(),
+            }
+        }
+        // The built-in allocator ignores requests, as Mesos' does.
+        T::Request => return Ok(None),
+        other => return Err(format!("call {} is not supported by mesolite yet", v1::WireEnum::wire_name(other))),
+    }))
+}
+
+// ---------------------------------------------------------------- scheduler events
+
+pub fn master_info(m: &Master) -> v1::MasterInfo {
+    let cfg = m.config();
+    let ip: Option<std::net::Ipv4Addr> = cfg.ip.parse().ok();
+    v1::MasterInfo {
+        id: m.registry().cluster_id.clone(),
+        ip: ip.map(v1::MasterInfo::pack_ip).unwrap_or(0),
+        port: cfg.port as u32,
+        pid: Some(format!("master@{}:{}", cfg.ip, cfg.port)),
+        hostname: Some(cfg.hostname.clone()),
+        version: Some(mesolite_core::master::MESOS_VERSION.to_string()),
+        address: Some(v1::Address {
+            hostname: Some(cfg.hostname.clone()),
+            ip: Some(cfg.ip.clone()),
+            port: cfg.port as i32,
+        }),
+        domain: None,
+        capabilities: Vec::new(),
+    }
+}
+
+fn attributes_to_v1(attrs: &[(String, String)]) -> Vec<v1::Attribute> {
+    attrs
+        .iter()
+        .map(|(k, v)| {
+            let scalar = v.parse::<f64>().ok().filter(|n| n.is_finite());
+            v1::Attribute {
+                name: k.clone(),
+                kind: if scalar.is_some() { v1::ValueType::Scalar } else { v1::ValueType::Text },
+                scalar: scalar.map(|value| v1::Scalar { value }),
+                ranges: None,
+                set: None,
+                text: scalar.is_none().then(|| v1::Text { value: v.clone() }),
+            }
+        })
+        .collect()
+}
+
+pub fn offer_to_v1(m: &Master, o: &OfferRecord) -> v1::Offer {
+    let info = m.agent_info(&o.agent_id);
+    let hostname = info.map(|i| i.hostname.clone()).unwrap_or_default();
+    v1::Offer {
+        id: v1::OfferId::new(o.id.as_str()),
+        framework_id: v1::FrameworkId::new(o.framework_id.as_str()),
+        agent_id: v1::AgentId::new(o.agent_id.as_str()),
+        hostname: hostname.clone(),
+        url: info.map(|i| v1::Url {
+            scheme: "http".into(),
+            address: v1::Address {
+                hostname: Some(hostname.clone()),
+                ip: Some(i.ip.clone()),
+                port: i.port as i32,
+            },
+            path: Some("/slave(1)".into()),
+            query: Vec::new(),
+            fragment: None,
+        }),
+        domain: None,
+        resources: resources_to_v1(&o.resources, Some(o.role.as_str())),
+        attributes: info.map(|i| attributes_to_v1(&i.attributes)).unwrap_or_default(),
+        executor_ids: Vec::new(),
+        unavailability: None,
+        allocation_info: Some(v1::AllocationInfo {
+            role: Some(o.role.as_str().to_string()),
+        }),
+    }
+}
+
+/// One scheduler event as a RecordIO record.
+pub fn scheduler_event_record(m: &Master, e: &SchedulerEvent) -> Bytes {
+    use v1::scheduler::Event;
+    let event = match e {
+        SchedulerEvent::Subscribed {
+            framework_id,
+            heartbeat_interval,
+        } => Event::subscribed(v1::scheduler::Subscribed {
+            framework_id: v1::FrameworkId::new(framework_id.as_str()),
+            heartbeat_interval_seconds: Some(heartbeat_interval.as_secs_f64()),
+            master_info: Some(master_info(m)),
+        }),
+        SchedulerEvent::Offers(offers) => Event::offers(offers.iter().map(|o| offer_to_v1(m, o)).collect()),
+        SchedulerEvent::Rescind(id) => Event::rescind(v1::OfferId::new(id.as_str())),
+        SchedulerEvent::Update(status) => Event::update(status_to_v1(status)),
+        SchedulerEvent::Failure {
+            agent_id,
+            executor_id,
+            status,
+        } => Event::failure(v1::scheduler::Failure {
+            agent_id: Some(v1::AgentId::new(agent_id.as_str())),
+            executor_id: executor_id.as_ref().map(|e| v1::ExecutorId::new(e.as_str())),
+            status: *status,
+        }),
+        SchedulerEvent::Error(message) => Event::error(message.clone()),
+        SchedulerEvent::Heartbeat => Event::heartbeat(),
+    };
+    record(to_ascii_json(&event))
+}
+
+// ---------------------------------------------------------------- executor events
+
+pub fn framework_record_to_v1(f: &wire::FrameworkRecord) -> v1::FrameworkInfo {
+    let mut info = v1::FrameworkInfo::new(f.user.clone(), f.name.clone());
+    info.id = Some(v1::FrameworkId::new(f.id.as_str()));
+    info.checkpoint = f.checkpoint;
+    info
+}
+
+pub fn agent_info_to_v1(info: &wire::AgentInfo, id: Option<&ids::AgentId>) -> v1::AgentInfo {
+    v1::AgentInfo {
+        hostname: info.hostname.clone(),
+        port: info.port as i32,
+        resources: resources_to_v1(&info.resources, None),
+        attributes: attributes_to_v1(&info.attributes),
+        id: id.map(|i| v1::AgentId::new(i.as_str())),
+        domain: None,
+    }
+}
+
+/// One executor event as a RecordIO record.
+pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
+    use v1::executor::Event;
+    let event = match e {
+        ExecutorEvent::Subscribed {
+            framework,
+            executor_id,
+            agent_id,
+            container_id,
+        } => {
+            let executor_info = v1::ExecutorInfo {
+                kind: Some(v1::ExecutorType::Default),
+                executor_id: v1::ExecutorId::new(executor_id.as_str()),
+                framework_id: Some(v1::FrameworkId::new(framework.id.as_str())),
+                command: None,
+                container: None,
+                resources: Vec::new(),
+                name: None,
+                source: None,
+                data: None,
+                discovery: None,
+                shutdown_grace_period: None,
+                labels: None,
+            };
+            Event::subscribed(v1::executor::Subscribed {
+                executor_info,
+                framework_info: framework_record_to_v1(framework),
+                agent_info: agent_info_to_v1(agent.info(), agent_id.as_ref()),
+                container_id: Some(v1::ContainerId::new(container_id.as_str())),
+            })
+        }
+        ExecutorEvent::Launch(task) => Event::launch(task_to_v1(task, agent.id())),
+        ExecutorEvent::Kill { task_id, grace } => Event::kill(
+            v1::TaskId::new(task_id.as_str()),
+            grace.map(|g| v1::KillPolicy {
+                grace_period: Some(v1::DurationInfo {
+                    nanoseconds: g.as_millis() as i64 * 1_000_000,
+                }),
+            }),
+        ),
+        ExecutorEvent::Acknowledged { task_id, uuid } => Event::acknowledged(v1::TaskId::new(task_id.as_str()), B64(uuid.to_vec())),
+        ExecutorEvent::Shutdown => Event::shutdown(),
+    };
+    record(to_ascii_json(&event))
+}

@@ -1,0 +1,69 @@
+//! `mesolite executor`: the command executor (Mesos' built-in `mesos-executor`) for one command task.
+//!
+//! The agent starts it in the task's sandbox, in its own session, with the `MESOS_*` environment
+//! ([`env`]). It subscribes to the agent over the v1 executor API ([`http`], [`wire`]), runs the one
+//! task it is given as a child in its own process group, and reports `TASK_STARTING`, `TASK_RUNNING`
+//! and a terminal state ([`state`]). It exits once the agent acknowledged the terminal update, or
+//! [`state::TERMINAL_ACK_TIMEOUT`] (60 s) after sending it if the agent stays connected but silent,
+//! or when the agent connection is lost for good (at once for a non-checkpointing framework, after
+//! `MESOS_RECOVERY_TIMEOUT` of failed resubscriptions for a checkpointing one).
+//!
+//! Not supported: `LAUNCH_GROUP` (the default executor's job), health and readiness checks,
+//! `TASK_KILLING`, user switching and container images.
+
+mod driver;
+mod env;
+mod http;
+mod state;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use mesolite_platform::signals::SignalError;
+
+pub(crate) use env::{EnvError, ExecutorEnv};
+pub(crate) use state::Outcome;
+
+/// Why the executor could not run at all.
+#[derive(Debug)]
+pub(crate) enum ExecutorError {
+    Env(EnvError),
+    Signals(SignalError),
+}
+
+impl fmt::Display for ExecutorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(e) => write!(f, "{e}"),
+            Self::Signals(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Runs the command executor described by `env` to the end, on the calling thread.
+pub(crate) fn run_executor(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
+    smol::block_on(driver::drive(env))
+}
+
+/// The `mesolite executor` subcommand: configuration from the process environment; exit code 0
+/// when the task's terminal update was acknowledged, 1 otherwise.
+pub(crate) fn main() -> ExitCode {
+    let result = ExecutorEnv::from_vars(std::env::vars())
+        .map_err(ExecutorError::Env)
+        .and_then(run_executor);
+    match result {
+        Ok(Outcome::Completed) => ExitCode::SUCCESS,
+        Ok(outcome) => {
+            eprintln!("mesolite executor: exiting: {outcome:?}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("mesolite executor: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The master's driver: a thin loop around `mesolite_core::master::Master` that feeds it network
+//! input, registry write completions and timers, drains its outputs and performs the I/O.
+//! It holds no cluster logic of its own.
+
+use crate::convert;
+use bytes::Bytes;
+use mesolite_core::master::{ConnId, Leadership, Master, MasterOutput, StreamId};
+use mesolite_core::registry::WriteResult;
+use mesolite_core::wire::{AgentToMaster, MasterToAgent};
+use mesolite_platform::clock::Clock;
+use mesolite_platform::net::{self, FrameReader};
+use mesolite_platform::store::Store;
+use smol::channel::{self, Receiver, Sender, TrySendError};
+use smol::net::TcpStream;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// What an agent connection's writer is told to do.
+enum AgentConnCmd {
+    Send(MasterToAgent),
+    Close,
+}
+
+/// Shared state of the master process's tasks (all on one thread).
+pub struct MasterDriver {
+    pub master: RefCell<Master>,
+    pub clock: Clock,
+    agent_conns: RefCell<HashMap<ConnId, Sender<AgentConnCmd>>>,
+    streams: RefCell<HashMap<StreamId, Sender<Bytes>>>,
+    next_id: Cell<u64>,
+    timer_wake: Sender<()>,
+    store_wake: Sender<()>,
+    closed_streams: Sender<StreamId>,
+    fatal: Sender<String>,
+}
+
+/// The receivers the driver's tasks wait on.
+pub struct MasterTasks {
+    pub timer_wake: Receiver<()>,
+    pub store_wake: Receiver<()>,
+    pub closed_streams: Receiver<StreamId>,
+    pub fatal: Receiver<String>,
+}
+
+impl MasterDriver {
+    pub fn new(master: Master, clock: Clock) -> (Rc<MasterDriver>, MasterTasks) {
+        let (timer_tx, timer_rx) = channel::bounded(1);
+        let (store_tx, store_rx) = channel::bounded(1);
+        let (fatal_tx, fatal_rx) = channel::bounded(1);
+        let (closed_tx, closed_rx) = channel::unbounded();
+        let d = Rc::new(MasterDriver {
+            master: RefCell::new(master),
+            clock,
+            agent_conns: RefCell::new(HashMap::new()),
+            streams: RefCell::new(HashMap::new()),
+            next_id: Cell::new(1),
+            timer_wake: timer_tx,
+            store_wake: store_tx,
+            closed_streams: closed_tx,
+            fatal: fatal_tx,
+        });
+        (
+            d,
+            MasterTasks {
+                timer_wake: timer_rx,
+                store_wake: store_rx,
+                closed_streams: closed_rx,
+                fatal: fatal_rx,
+            },
+        )
+    }
+
+    pub fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    /// Single-master mode: this master leads from the start.
+    pub fn become_leader(&self) {
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        self.master.borrow_mut().handle_leadership(now, wall, Leadership::BecameLeader);
+        self.drain();
+    }
+
+    /// Carries out the master's outputs, then wakes the registry writer (when it has work) and the timer.
+    pub fn drain(&self) {
+        loop {
+            let out = self.master.borrow_mut().poll_output();
+            let Some(out) = out else { break };
+            match out {
+                MasterOutput::ToAgent { conn, msg } => self.to_agent(conn, AgentConnCmd::Send(msg)),
+                MasterOutput::CloseAgent { conn } => self.to_agent(conn, AgentConnCmd::Close),
+                MasterOutput::ToFramework { stream, event } => {
+                    let record = convert::scheduler_event_record(&self.master.borrow(), &event);
+                    self.to_stream(stream, record);
+                }
+                MasterOutput::CloseStream { stream } => {
+                    self.streams.borrow_mut().remove(&stream);
+                }
+                MasterOutput::Log(line) => log(&line),
+                MasterOutput::Fatal(reason) => {
+                    let _ = self.fatal.try_send(reason);
+                }
+            }
+        }
+        if self.master.borrow().has_registry_work() {
+            let _ = self.store_wake.try_send(());
+        }
+        let _ = self.timer_wake.try_send(());
+    }
+
+    fn to_agent(&self, conn: ConnId, cmd: AgentConnCmd) {
+        if let Some(tx) = self.agent_conns.borrow().get(&conn) {
+            let _ = tx.try_send(cmd);
+        }
+    }
+
+    fn to_stream(&self, stream: StreamId, record: Bytes) {
+        let mut streams = self.streams.borrow_mut();
+        let Some(tx) = streams.get(&stream) else { return };
+        match tx.try_send(record) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                log(&format!(
+                    "scheduler stream {} has {} events queued; disconnecting the slow subscriber",
+                    stream.0,
+                    crate::http::MAX_QUEUED_EVENTS
+                ));
+                streams.remove(&stream);
+            }
+            Err(TrySendError::Closed(_)) => {
+                streams.remove(&stream);
+            }
+        }
+    }
+
+    /// Registers a new scheduler stream; its events go to the returned receiver. When the
+    /// response body is dropped (the connection closed), the guard reports the stream closed.
+    pub fn open_stream(&self) -> (StreamId, Receiver<Bytes>, StreamGuard) {
+        let id = StreamId(self.next_id());
+        let (tx, rx) = channel::bounded(crate::http::MAX_QUEUED_EVENTS);
+        self.streams.borrow_mut().insert(id, tx);
+        let guard = StreamGuard {
+            id,
+            closed: self.closed_streams.clone(),
+        };
+        (id, rx, guard)
+    }
+}
+
+/// Reports a scheduler stream closed when dropped (with the response body).
+pub struct StreamGuard {
+    id: StreamId,
+    closed: Sender<StreamId>,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let _ = self.closed.try_send(self.id);
+    }
+}
+
+/// Tells the master about scheduler streams whose connections ended.
+pub async fn closed_streams_task(d: Rc<MasterDriver>, closed: Receiver<StreamId>) {
+    while let Ok(stream) = closed.recv().await {
+        d.streams.borrow_mut().remove(&stream);
+        let (now, wall) = (d.clock.now(), d.clock.wall());
+        d.master.borrow_mut().handle_stream_closed(now, wall, stream);
+        d.drain();
+    }
+}
+
+/// Logs one line to standard error with a UTC timestamp.
+pub fn log(line: &str) {
+    use std::io::Write;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    let _ = writeln!(std::io::stderr(), "{h:02}:{m:02}:{s:02} {line}");
+}
+
+/// Waits for timers at the master's `poll_timeout` and runs them.
+pub async fn timer_task(d: Rc<MasterDriver>, wake: Receiver<()>) {
+    loop {
+        let deadline = d.master.borrow().poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(t) => {
+                    smol::Timer::at(d.clock.to_std(t)).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+            true
+        };
+        let woken = async {
+            let _ = wake.recv().await;
+            false
+        };
+        if smol::future::or(sleep, woken).await {
+            let (now, wall) = (d.clock.now(), d.clock.wall());
+            d.master.borrow_mut().handle_timeout(now, wall);
+            d.drain();
+        }
+    }
+}
+
+/// Persists registry entries one batch at a time (append + fdatasync off the event loop), and
+/// snapshots when the registrar asks.
+pub async fn store_task(d: Rc<MasterDriver>, mut store: Store, wake: Receiver<()>) {
+    loop {
+        if wake.recv().await.is_err() {
+            return;
+        }
+        loop {
+            let (now, wall) = (d.clock.now(), d.clock.wall());
+            let entry = d.master.borrow_mut().poll_registry_write(now, wall);
+            let Some(entry) = entry else {
+                d.drain();
+                break;
+            };
+            let index = entry.index;
+            let (s, result) = smol::unblock(move || {
+                let r = store.append(&entry);
+                (store, r)
+            })
+            .await;
+            store = s;
+            let result = match result {
+                Ok(()) => WriteResult::Durable,
+                Err(e) => {
+                    log(&format!("registry write failed: {e}"));
+                    WriteResult::Failed
+                }
+            };
+            let (now, wall) = (d.clock.now(), d.clock.wall());
+            d.master.borrow_mut().handle_registry_written(now, wall, index, result);
+            d.drain();
+            let snapshot = d.master.borrow().poll_snapshot().cloned();
+            if let Some(registry) = snapshot {
+                let (s, result) = smol::unblock(move || {
+                    let r = store.write_snapshot(&registry);
+                    (store, r)
+                })
+                .await;
+                store = s;
+                match result {
+                    Ok(()) => d.master.borrow_mut().handle_snapshot_written(),
+                    Err(e) => {
+                        let _ = d.fatal.try_send(format!("registry snapshot failed: {e}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Serves one agent connection speaking the internal protocol (preamble already consumed).
+pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
+    let conn = ConnId(d.next_id());
+    let (tx, rx) = channel::unbounded::<AgentConnCmd>();
+    d.agent_conns.borrow_mut().insert(conn, tx);
+    let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let mut writer = stream.clone();
+    let write = async {
+        let mut scratch = Vec::new();
+        while let Ok(cmd) = rx.recv().await {
+            match cmd {
+                AgentConnCmd::Send(msg) => {
+                    if net::write_message(&mut writer, &msg, &mut scratch).await.is_err() {
+                        break;
+                    }
+                }
+                AgentConnCmd::Close => break,
+            }
+        }
+    };
+    let read = async {
+        let mut reader = FrameReader::new(stream.clone());
+        loop {
+            match reader.next::<AgentToMaster>().await {
+                Ok(Some(msg)) => {
+                    let (now, wall) = (d.clock.now(), d.clock.wall());
+                    d.master.borrow_mut().handle_agent_message(now, wall, conn, msg);
+                    d.drain();
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    log(&format!("closing agent connection from {peer}: {e}"));
+                    break;
+                }
+            }
+        }
+    };
+    smol::future::or(write, read).await;
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    d.agent_conns.borrow_mut().remove(&conn);
+    d.master.borrow_mut().handle_agent_disconnected(d.clock.now(), conn);
+    d.drain();
+}

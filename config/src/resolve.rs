@@ -1,0 +1,333 @@
+//! Turns argh's raw strings into a validated `Command`: each flag falls back to its `MESOLITE_*`
+//! variable, then to its default, and is validated with an error naming where the value came from.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU16;
+
+use mesolite_core::time::Duration;
+
+use crate::args::{AgentArgs, CtlArgs, MasterArgs, RunArgs, StandaloneArgs, SubArgs};
+use crate::command::{
+    AgentConfig, Command, CtlConfig, CtlQuery, MasterConfig, RunCommand, RunConfig,
+    StandaloneConfig,
+};
+use crate::error::{env_var_name, ConfigError, Origin};
+use crate::values::{
+    check_duration_range, parse_advertise_ip, parse_bounded, parse_duration, parse_listen,
+    parse_master_list, Attributes, Hostname, MasterAddr, Scalar,
+};
+use crate::workdir::{default_work_dir, WorkDir};
+use crate::ResourcesText;
+
+/// Looks up environment variables; tests pass a closure over a map.
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The facts a resolution depends on besides the arguments.
+pub(crate) struct Ctx<'a> {
+    pub env: Env<'a>,
+    pub is_root: bool,
+}
+
+impl Ctx<'_> {
+    /// The flag's text and where it came from: the command line, else a non-empty variable.
+    fn raw(&self, flag: &'static str, given: Option<String>) -> Option<(String, Origin)> {
+        match given {
+            Some(v) => Some((
+                v,
+                Origin {
+                    flag,
+                    from_env: false,
+                },
+            )),
+            None => (self.env)(&env_var_name(flag))
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    (
+                        v,
+                        Origin {
+                            flag,
+                            from_env: true,
+                        },
+                    )
+                }),
+        }
+    }
+
+    /// The flag's validated value, or `None` when it is given nowhere.
+    fn get<T>(
+        &self,
+        flag: &'static str,
+        given: Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.raw(flag, given) {
+            None => Ok(None),
+            Some((text, origin)) => parse(&text)
+                .map(Some)
+                .map_err(|why| ConfigError::invalid(origin, &text, why)),
+        }
+    }
+
+    /// A switch: present on the command line, or its variable set to 1/true/yes (0/false/no: off).
+    fn switch(&self, flag: &'static str, given: bool) -> Result<bool, ConfigError> {
+        if given {
+            return Ok(true);
+        }
+        let parsed = self.get(flag, None, |v| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(String::from(
+                "is not a boolean (1, true, yes, 0, false, no)",
+            )),
+        })?;
+        Ok(parsed.unwrap_or(false))
+    }
+
+    fn listen(
+        &self,
+        given: Option<String>,
+        default: SocketAddr,
+    ) -> Result<SocketAddr, ConfigError> {
+        Ok(self
+            .get("--listen", given, parse_listen)?
+            .unwrap_or(default))
+    }
+
+    fn duration(
+        &self,
+        flag: &'static str,
+        given: Option<String>,
+        default: Duration,
+        (min, max): (Duration, Duration),
+    ) -> Result<Duration, ConfigError> {
+        let d = self.get(flag, given, |t| {
+            check_duration_range(parse_duration(t)?, min, max)
+        })?;
+        Ok(d.unwrap_or(default))
+    }
+
+    fn bounded(
+        &self,
+        flag: &'static str,
+        given: Option<String>,
+        default: u32,
+        (min, max): (u32, u32),
+    ) -> Result<u32, ConfigError> {
+        Ok(self
+            .get(flag, given, |t| parse_bounded(t, min, max))?
+            .unwrap_or(default))
+    }
+
+    fn advertise_ip(&self, given: Option<String>) -> Result<Option<IpAddr>, ConfigError> {
+        self.get("--advertise-ip", given, parse_advertise_ip)
+    }
+
+    fn hostname(&self, given: Option<String>) -> Result<Option<Hostname>, ConfigError> {
+        self.get("--hostname", given, Hostname::parse)
+    }
+
+    fn resources(&self, given: Option<String>) -> Result<Option<ResourcesText>, ConfigError> {
+        self.get("--resources", given, ResourcesText::parse)
+    }
+
+    fn master(&self, given: Option<String>) -> Result<Option<MasterAddr>, ConfigError> {
+        self.get("--master", given, MasterAddr::parse)
+    }
+
+    /// The work dir from the flag, its variable or the default for `mode`, created and checked.
+    /// Resolved last, so a bad flag elsewhere creates nothing.
+    fn work_dir(&self, given: Option<String>, mode: &str) -> Result<WorkDir, ConfigError> {
+        let path = match self.raw("--work-dir", given) {
+            Some((text, _)) => text.into(),
+            None => default_work_dir(mode, self.is_root, self.env)?,
+        };
+        WorkDir::prepare(path)
+    }
+}
+
+/// The master that `run` and `ctl` talk to by default: 127.0.0.1:5050.
+fn local_master() -> MasterAddr {
+    MasterAddr::from_ip(IpAddr::from([127, 0, 0, 1]), DEFAULT_MASTER_PORT)
+}
+const DEFAULT_MASTER_PORT: NonZeroU16 = match NonZeroU16::new(5050) {
+    Some(p) => p,
+    None => NonZeroU16::MIN,
+};
+const ALLOCATION_INTERVAL: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_secs(86_400));
+const GRACE_PERIOD: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(86_400));
+const MAX_AGENTS: (u32, u32) = (1, 1_000_000);
+const MAX_FRAMEWORKS: (u32, u32) = (1, 100_000);
+
+fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
+    SocketAddr::from((ip, port))
+}
+
+pub(crate) fn resolve(sub: SubArgs, ctx: &Ctx<'_>) -> Result<Command, ConfigError> {
+    Ok(match sub {
+        SubArgs::Master(a) => Command::Master(master(a, ctx)?),
+        SubArgs::Agent(a) => Command::Agent(agent(a, ctx)?),
+        SubArgs::Standalone(a) => Command::Standalone(standalone(a, ctx)?),
+        SubArgs::Run(a) => Command::Run(run(a, ctx)?),
+        SubArgs::Ctl(a) => Command::Ctl(ctl(a, ctx)?),
+        SubArgs::Executor(_) => Command::Executor,
+    })
+}
+
+fn master(a: MasterArgs, ctx: &Ctx<'_>) -> Result<MasterConfig, ConfigError> {
+    let listen = ctx.listen(a.listen, addr([0, 0, 0, 0], 5050))?;
+    let allocation_interval = ctx.duration(
+        "--allocation-interval",
+        a.allocation_interval,
+        Duration::from_secs(1),
+        ALLOCATION_INTERVAL,
+    )?;
+    let max_agents = ctx.bounded("--max-agents", a.max_agents, 10_000, MAX_AGENTS)?;
+    let max_frameworks =
+        ctx.bounded("--max-frameworks", a.max_frameworks, 1_000, MAX_FRAMEWORKS)?;
+    let advertise_ip = ctx.advertise_ip(a.advertise_ip)?;
+    let hostname = ctx.hostname(a.hostname)?;
+    let work_dir = ctx.work_dir(a.work_dir, "master")?;
+    Ok(MasterConfig {
+        listen,
+        work_dir,
+        allocation_interval,
+        max_agents,
+        max_frameworks,
+        advertise_ip,
+        hostname,
+    })
+}
+
+fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
+    let master = ctx
+        .master(a.master)?
+        .ok_or(ConfigError::MissingFlag { flag: "--master" })?;
+    let listen = ctx.listen(a.listen, addr([0, 0, 0, 0], 5051))?;
+    let advertise_ip = ctx.advertise_ip(a.advertise_ip)?;
+    let resources = ctx.resources(a.resources)?;
+    let attributes = ctx
+        .get("--attributes", a.attributes, Attributes::parse)?
+        .unwrap_or_default();
+    let hostname = ctx.hostname(a.hostname)?;
+    let executor_shutdown_grace_period = ctx.duration(
+        "--executor-shutdown-grace-period",
+        a.executor_shutdown_grace_period,
+        Duration::from_secs(5),
+        GRACE_PERIOD,
+    )?;
+    let work_dir = ctx.work_dir(a.work_dir, "agent")?;
+    Ok(AgentConfig {
+        master,
+        listen,
+        advertise_ip,
+        work_dir,
+        resources,
+        attributes,
+        hostname,
+        executor_shutdown_grace_period,
+    })
+}
+
+fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, ConfigError> {
+    let listen = ctx.listen(a.listen, addr([127, 0, 0, 1], 5050))?;
+    let resources = ctx.resources(a.resources)?;
+    let allocation_interval = ctx.duration(
+        "--allocation-interval",
+        a.allocation_interval,
+        Duration::from_secs(1),
+        ALLOCATION_INTERVAL,
+    )?;
+    let max_agents = ctx.bounded("--max-agents", a.max_agents, 10_000, MAX_AGENTS)?;
+    let max_frameworks =
+        ctx.bounded("--max-frameworks", a.max_frameworks, 1_000, MAX_FRAMEWORKS)?;
+    let work_dir = ctx.work_dir(a.work_dir, "standalone")?;
+    Ok(StandaloneConfig {
+        listen,
+        work_dir,
+        resources,
+        allocation_interval,
+        max_agents,
+        max_frameworks,
+    })
+}
+
+fn parse_task_name(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control) {
+        return Err("is not a task name (1 to 200 characters, no control characters)".into());
+    }
+    Ok(text.to_string())
+}
+
+fn run(a: RunArgs, ctx: &Ctx<'_>) -> Result<RunConfig, ConfigError> {
+    let masters = match ctx.get("--master", a.master, parse_master_list)? {
+        Some(list) => list,
+        None => vec![local_master()],
+    };
+    let cpus = ctx
+        .get("--cpus", a.cpus, |t| {
+            Scalar::parse(
+                t,
+                Scalar::from_thousandths(1),
+                Scalar::from_thousandths(1_000_000_000),
+            )
+        })?
+        .unwrap_or(Scalar::from_thousandths(100));
+    let mem_mb = ctx
+        .get("--mem", a.mem, |t| {
+            Scalar::parse(
+                t,
+                Scalar::from_thousandths(1_000),
+                Scalar::from_thousandths(1_000_000_000_000),
+            )
+        })?
+        .unwrap_or(Scalar::from_thousandths(32_000));
+    let name = ctx
+        .get("--name", a.name, parse_task_name)?
+        .unwrap_or_else(|| "mesolite-run".into());
+    // A command after `--` is as explicit as a flag, so it beats `MESOLITE_SHELL`.
+    let command = if a.command.is_empty() {
+        let line = ctx.get("--shell", a.shell, |t| {
+            if t.trim().is_empty() {
+                Err(String::from("is an empty command line"))
+            } else {
+                Ok(t.to_string())
+            }
+        })?;
+        RunCommand::Shell(line.ok_or(ConfigError::Conflict(
+            "run: give a command: --shell 'CMDLINE' or -- CMD ARGS..",
+        ))?)
+    } else if a.shell.is_some() {
+        return Err(ConfigError::Conflict(
+            "run: give either --shell 'CMDLINE' or -- CMD ARGS.., not both",
+        ));
+    } else {
+        RunCommand::Argv(a.command)
+    };
+    Ok(RunConfig {
+        masters,
+        cpus,
+        mem_mb,
+        name,
+        command,
+    })
+}
+
+fn ctl(a: CtlArgs, ctx: &Ctx<'_>) -> Result<CtlConfig, ConfigError> {
+    let master = match ctx.master(a.master)? {
+        Some(m) => m,
+        None => local_master(),
+    };
+    let json = ctx.switch("--json", a.json)?;
+    let query = CtlQuery::from_name(&a.query).ok_or_else(|| {
+        ConfigError::Usage(format!(
+            "ctl: '{}' is not one of state, agents, frameworks, tasks, version",
+            a.query.escape_debug()
+        ))
+    })?;
+    Ok(CtlConfig {
+        master,
+        json,
+        query,
+    })
+}

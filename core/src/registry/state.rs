@@ -1,0 +1,532 @@
+//! The registry (Mesos `mesos.internal.Registry`): the master's small durable state, and [`apply`],
+//! the one deterministic way it changes.
+//!
+//! Only agent churn, leader changes and operator actions are written here; tasks, frameworks,
+//! offers and reservations never are (Mesos 1.5, registry §4.1-4.3).
+
+use alloc::collections::BTreeSet;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgentId, Role, MAX_ID_LEN};
+use crate::time::WallTime;
+
+/// Longest leader address accepted in [`Op::Recover`].
+pub const MAX_LEADER_LEN: usize = 255;
+/// Longest agent hostname accepted in an [`AgentRecord`].
+pub const MAX_HOSTNAME_LEN: usize = 255;
+/// Longest agent IP address text accepted in an [`AgentRecord`].
+pub const MAX_IP_LEN: usize = 64;
+/// Longest resources text accepted in an [`AgentRecord`].
+pub const MAX_RESOURCES_TEXT_LEN: usize = 8 * 1024;
+/// Longest attributes text accepted in an [`AgentRecord`].
+pub const MAX_ATTRIBUTES_TEXT_LEN: usize = 4 * 1024;
+/// Most admitted agents the registry holds; a further admission is refused with
+/// [`OpError::RegistryFull`]. The master's `--max-agents` is expected to be lower.
+pub const MAX_ADMITTED_AGENTS: usize = 102_400;
+/// Most entries in each of the unreachable and gone lists (Mesos `--registry_max_agent_count`);
+/// when full, the oldest entry is evicted to make room (the rule Mesos' registry GC applies).
+pub const MAX_REMEMBERED_AGENTS: usize = 102_400;
+
+/// What the registry keeps about an admitted agent (Mesos `SlaveInfo`, reduced).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub hostname: String,
+    pub ip: String,
+    pub port: u16,
+    /// The agent's resources in Mesos text form (`cpus:2;mem:1024`).
+    pub resources_text: String,
+    /// The agent's attributes in Mesos text form (`rack:a;zone:1`).
+    pub attributes_text: String,
+}
+
+/// An agent in the registry's admitted list (Mesos `Registry.Slave`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmittedAgent {
+    pub id: AgentId,
+    pub info: AgentRecord,
+}
+
+/// A role's weight (Mesos `WeightInfo`), in thousandths. Reserved: no operation writes it yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightRecord {
+    pub role: Role,
+    pub weight_milli: u64,
+}
+
+/// A role's quota guarantee (Mesos `QuotaInfo`) in resources text form. Reserved: no operation
+/// writes it yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaRecord {
+    pub role: Role,
+    pub guarantee_text: String,
+}
+
+/// Maintenance mode of a machine (Mesos `MachineInfo.Mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MachineMode {
+    Up,
+    Draining,
+    Down,
+}
+
+/// A machine under maintenance (Mesos `Registry.Machine`). Reserved: no operation writes it yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineRecord {
+    pub hostname: String,
+    pub ip: String,
+    pub mode: MachineMode,
+}
+
+/// The master's durable state.
+///
+/// The field order is the on-disk order (postcard is not self-describing): new fields go at the
+/// end together with a new snapshot format version. `serde(default)` on the reserved lists only
+/// helps self-describing encodings (JSON dumps); postcard relies on the version byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registry {
+    /// Index of the last log entry applied (0 for a fresh cluster). Set by [`apply_entry`].
+    pub version: u64,
+    /// The cluster's random id, chosen once when the registry is created; the prefix of agent ids.
+    pub cluster_id: String,
+    /// Address of the most recent leader (Mesos `Registry.master`).
+    pub leader: String,
+    /// Incremented by every [`Op::Recover`]: each leadership term has its own number.
+    pub leader_epoch: u64,
+    /// The `<n>` of the next agent id `<cluster_id>-S<n>`; never reused.
+    pub next_agent_number: u64,
+    /// Admitted agents in admission order.
+    pub admitted: Vec<AdmittedAgent>,
+    /// Agents marked unreachable, oldest first, with the time they were marked.
+    pub unreachable: Vec<(AgentId, WallTime)>,
+    /// Agents the operator marked gone, oldest first; they are refused forever.
+    pub gone: Vec<(AgentId, WallTime)>,
+    #[serde(default)]
+    pub weights: Vec<WeightRecord>,
+    #[serde(default)]
+    pub quotas: Vec<QuotaRecord>,
+    #[serde(default)]
+    pub maintenance: Vec<MachineRecord>,
+}
+
+impl Registry {
+    /// The registry of a brand-new cluster. The caller chooses `cluster_id` (the platform draws
+    /// it from the OS random source; a simulation from its seed).
+    pub fn new_cluster(cluster_id: &str) -> Registry {
+        Registry {
+            version: 0,
+            cluster_id: String::from(cluster_id),
+            leader: String::new(),
+            leader_epoch: 0,
+            next_agent_number: 0,
+            admitted: Vec::new(),
+            unreachable: Vec::new(),
+            gone: Vec::new(),
+            weights: Vec::new(),
+            quotas: Vec::new(),
+            maintenance: Vec::new(),
+        }
+    }
+
+    /// The admitted agent with this id.
+    pub fn admitted_agent(&self, id: &AgentId) -> Option<&AdmittedAgent> {
+        self.admitted.iter().find(|a| a.id == *id)
+    }
+
+    /// Checks the invariants [`apply`] relies on, for a registry read from disk: field and list
+    /// bounds, each agent id in at most one list, and every id this cluster generated numbered
+    /// below `next_agent_number` (so a new admission can never collide).
+    pub fn validate(&self) -> Result<(), RegistryInvalid> {
+        if self.cluster_id.is_empty() || self.cluster_id.len() > MAX_ID_LEN {
+            return Err(RegistryInvalid::BadClusterId);
+        }
+        if self.leader.len() > MAX_LEADER_LEN {
+            return Err(RegistryInvalid::FieldTooLong("leader"));
+        }
+        if self.admitted.len() > MAX_ADMITTED_AGENTS
+            || self.unreachable.len() > MAX_REMEMBERED_AGENTS
+            || self.gone.len() > MAX_REMEMBERED_AGENTS
+        {
+            return Err(RegistryInvalid::TooManyAgents);
+        }
+        let mut seen = BTreeSet::new();
+        let ids = self
+            .admitted
+            .iter()
+            .map(|a| &a.id)
+            .chain(self.unreachable.iter().map(|(id, _)| id))
+            .chain(self.gone.iter().map(|(id, _)| id));
+        for id in ids {
+            check_agent_id(id).map_err(|_| RegistryInvalid::BadAgentId)?;
+            if !seen.insert(id.as_str()) {
+                return Err(RegistryInvalid::DuplicateAgent);
+            }
+            if let Some(n) = own_agent_number(&self.cluster_id, id) {
+                if n >= self.next_agent_number {
+                    return Err(RegistryInvalid::AgentNumberAhead);
+                }
+            }
+        }
+        for a in &self.admitted {
+            check_record(&a.info).map_err(|e| match e {
+                OpError::FieldTooLong(f) => RegistryInvalid::FieldTooLong(f),
+                _ => RegistryInvalid::BadAgentId,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a registry read from disk is unusable although it decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryInvalid {
+    BadClusterId,
+    BadAgentId,
+    FieldTooLong(&'static str),
+    TooManyAgents,
+    DuplicateAgent,
+    AgentNumberAhead,
+}
+
+impl fmt::Display for RegistryInvalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryInvalid::BadClusterId => f.write_str("cluster id is empty or too long"),
+            RegistryInvalid::BadAgentId => f.write_str("an agent id is empty or too long"),
+            RegistryInvalid::FieldTooLong(field) => write!(f, "a {field} is too long"),
+            RegistryInvalid::TooManyAgents => f.write_str("more agents than the registry bounds"),
+            RegistryInvalid::DuplicateAgent => f.write_str("an agent id appears twice"),
+            RegistryInvalid::AgentNumberAhead => {
+                f.write_str("an agent id is numbered at or above next_agent_number")
+            }
+        }
+    }
+}
+
+/// A change to the registry. The variant order is the on-disk order: append, never reorder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// A master became leader (Mesos `Recover`): records it and starts a new epoch. Always
+    /// written, so a new leader proves it can write before it serves.
+    Recover { leader: String },
+    /// First registration of an agent (Mesos `AdmitSlave`): assigns `<cluster_id>-S<n>`.
+    AdmitAgent { info: AgentRecord },
+    /// Reregistration with a changed record (Mesos `UpdateSlave`); an unchanged one costs no write.
+    UpdateAgentInfo { id: AgentId, info: AgentRecord },
+    /// Moves an admitted agent to the unreachable list (Mesos `MarkSlaveUnreachable`).
+    MarkUnreachable { id: AgentId, at: WallTime },
+    /// An unreachable or forgotten agent reregistered (Mesos `MarkSlaveReachable`): admits it
+    /// again with `info`. Unlike the brief's `{ id }`, it carries the record because the
+    /// unreachable list keeps only ids, as Mesos' does.
+    MarkReachable { id: AgentId, info: AgentRecord },
+    /// The agent left gracefully (Mesos `RemoveSlave`): dropped from the admitted list.
+    RemoveAgent { id: AgentId },
+    /// The operator marked the agent gone (Mesos `MarkSlaveGone`): refused forever after.
+    MarkGone { id: AgentId, at: WallTime },
+}
+
+/// What an operation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Recovered {
+        epoch: u64,
+    },
+    Admitted {
+        id: AgentId,
+    },
+    Updated,
+    /// Nothing changed; such an operation is never written.
+    Unchanged,
+    Marked,
+    Removed,
+}
+
+/// Why an operation was refused. A refused operation changes nothing and is never written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpError {
+    /// The agent is not in the list the operation needs it in.
+    UnknownAgent,
+    /// The agent was marked gone and may not come back.
+    AgentGone,
+    /// [`MAX_ADMITTED_AGENTS`] are admitted.
+    RegistryFull,
+    /// A text field is longer than its bound.
+    FieldTooLong(&'static str),
+    /// An agent id is empty or longer than [`MAX_ID_LEN`].
+    BadAgentId,
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpError::UnknownAgent => f.write_str("agent is not known to the registry"),
+            OpError::AgentGone => f.write_str("agent was marked gone"),
+            OpError::RegistryFull => {
+                write!(f, "registry already holds {MAX_ADMITTED_AGENTS} agents")
+            }
+            OpError::FieldTooLong(field) => write!(f, "agent {field} is too long"),
+            OpError::BadAgentId => f.write_str("agent id is empty or too long"),
+        }
+    }
+}
+
+/// Applies `op` to `reg`. Deterministic: the same registry and op give the same result and the
+/// same registry on every machine. On `Err` or `Ok(Applied::Unchanged)` the registry is untouched.
+pub fn apply(reg: &mut Registry, op: &Op) -> Result<Applied, OpError> {
+    let plan = plan(reg, op)?;
+    Ok(commit(reg, plan, op))
+}
+
+/// [`apply`] for an op the caller gives up: its strings move into the registry instead of being
+/// copied.
+pub fn apply_owned(reg: &mut Registry, op: Op) -> Result<Applied, OpError> {
+    let plan = plan(reg, &op)?;
+    Ok(commit(reg, plan, op))
+}
+
+/// The decision part of [`apply`]: what to change, found by reading only.
+enum Plan {
+    Unchanged,
+    Recover,
+    Admit,
+    Update { pos: usize },
+    Unreachable { pos: usize, at: WallTime },
+    Reachable { from_unreachable: Option<usize> },
+    Remove { pos: usize },
+    GoneFromAdmitted { pos: usize, at: WallTime },
+    GoneFromUnreachable { pos: usize, at: WallTime },
+}
+
+fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
+    match op {
+        Op::Recover { leader } => {
+            if leader.len() > MAX_LEADER_LEN {
+                return Err(OpError::FieldTooLong("leader address"));
+            }
+            Ok(Plan::Recover)
+        }
+        Op::AdmitAgent { info } => {
+            check_record(info)?;
+            if reg.admitted.len() >= MAX_ADMITTED_AGENTS {
+                return Err(OpError::RegistryFull);
+            }
+            // `validate` on load and `MarkReachable` keep every generated id below
+            // `next_agent_number`, so the new id cannot collide: no scan is needed.
+            Ok(Plan::Admit)
+        }
+        Op::UpdateAgentInfo { id, info } => {
+            check_record(info)?;
+            let pos = admitted_pos(reg, id).ok_or(OpError::UnknownAgent)?;
+            if reg.admitted[pos].info == *info {
+                Ok(Plan::Unchanged)
+            } else {
+                Ok(Plan::Update { pos })
+            }
+        }
+        Op::MarkUnreachable { id, at } => match admitted_pos(reg, id) {
+            Some(pos) => Ok(Plan::Unreachable { pos, at: *at }),
+            None if unreachable_pos(reg, id).is_some() => Ok(Plan::Unchanged),
+            None => Err(OpError::UnknownAgent),
+        },
+        Op::MarkReachable { id, info } => {
+            check_agent_id(id)?;
+            check_record(info)?;
+            if gone_pos(reg, id).is_some() {
+                return Err(OpError::AgentGone);
+            }
+            if admitted_pos(reg, id).is_some() {
+                // Mesos: an agent reregistering after a failover before it was marked
+                // unreachable is already in the right state.
+                return Ok(Plan::Unchanged);
+            }
+            if reg.admitted.len() >= MAX_ADMITTED_AGENTS {
+                return Err(OpError::RegistryFull);
+            }
+            Ok(Plan::Reachable {
+                from_unreachable: unreachable_pos(reg, id),
+            })
+        }
+        Op::RemoveAgent { id } => admitted_pos(reg, id)
+            .map(|pos| Plan::Remove { pos })
+            .ok_or(OpError::UnknownAgent),
+        Op::MarkGone { id, at } => {
+            if gone_pos(reg, id).is_some() {
+                return Ok(Plan::Unchanged);
+            }
+            if let Some(pos) = admitted_pos(reg, id) {
+                return Ok(Plan::GoneFromAdmitted { pos, at: *at });
+            }
+            unreachable_pos(reg, id)
+                .map(|pos| Plan::GoneFromUnreachable { pos, at: *at })
+                .ok_or(OpError::UnknownAgent)
+        }
+    }
+}
+
+/// Where [`commit`] gets the strings it stores: copied from a borrowed op, moved from an owned
+/// one. Only the parts a plan stores are taken, so nothing else is copied.
+trait OpParts {
+    fn leader(self) -> String;
+    fn info(self) -> AgentRecord;
+    fn id_and_info(self) -> (AgentId, AgentRecord);
+}
+
+impl OpParts for &Op {
+    fn leader(self) -> String {
+        match self {
+            Op::Recover { leader } => leader.clone(),
+            _ => String::new(),
+        }
+    }
+    fn info(self) -> AgentRecord {
+        match self {
+            Op::AdmitAgent { info } | Op::UpdateAgentInfo { info, .. } => info.clone(),
+            _ => AgentRecord::default(),
+        }
+    }
+    fn id_and_info(self) -> (AgentId, AgentRecord) {
+        match self {
+            Op::MarkReachable { id, info } => (id.clone(), info.clone()),
+            _ => (AgentId::default(), AgentRecord::default()),
+        }
+    }
+}
+
+impl OpParts for Op {
+    fn leader(self) -> String {
+        match self {
+            Op::Recover { leader } => leader,
+            _ => String::new(),
+        }
+    }
+    fn info(self) -> AgentRecord {
+        match self {
+            Op::AdmitAgent { info } | Op::UpdateAgentInfo { info, .. } => info,
+            _ => AgentRecord::default(),
+        }
+    }
+    fn id_and_info(self) -> (AgentId, AgentRecord) {
+        match self {
+            Op::MarkReachable { id, info } => (id, info),
+            _ => (AgentId::default(), AgentRecord::default()),
+        }
+    }
+}
+
+/// The mutation part of [`apply`], following a plan made from the same op. The `_ =>` arms of
+/// [`OpParts`] are never taken because a plan is only made from its own kind of op.
+fn commit(reg: &mut Registry, plan: Plan, op: impl OpParts) -> Applied {
+    match plan {
+        Plan::Unchanged => Applied::Unchanged,
+        Plan::Recover => {
+            reg.leader = op.leader();
+            reg.leader_epoch += 1;
+            Applied::Recovered {
+                epoch: reg.leader_epoch,
+            }
+        }
+        Plan::Admit => {
+            let id = agent_id(&reg.cluster_id, reg.next_agent_number);
+            reg.next_agent_number += 1;
+            reg.admitted.push(AdmittedAgent {
+                id: id.clone(),
+                info: op.info(),
+            });
+            Applied::Admitted { id }
+        }
+        Plan::Update { pos } => {
+            reg.admitted[pos].info = op.info();
+            Applied::Updated
+        }
+        Plan::Unreachable { pos, at } => {
+            let agent = reg.admitted.remove(pos);
+            remember(&mut reg.unreachable, agent.id, at);
+            Applied::Marked
+        }
+        Plan::Reachable { from_unreachable } => {
+            if let Some(pos) = from_unreachable {
+                reg.unreachable.remove(pos);
+            }
+            let (id, info) = op.id_and_info();
+            if let Some(n) = own_agent_number(&reg.cluster_id, &id) {
+                reg.next_agent_number = reg.next_agent_number.max(n.saturating_add(1));
+            }
+            reg.admitted.push(AdmittedAgent { id, info });
+            Applied::Marked
+        }
+        Plan::Remove { pos } => {
+            reg.admitted.remove(pos);
+            Applied::Removed
+        }
+        Plan::GoneFromAdmitted { pos, at } => {
+            let agent = reg.admitted.remove(pos);
+            remember(&mut reg.gone, agent.id, at);
+            Applied::Marked
+        }
+        Plan::GoneFromUnreachable { pos, at } => {
+            let (id, _) = reg.unreachable.remove(pos);
+            remember(&mut reg.gone, id, at);
+            Applied::Marked
+        }
+    }
+}
+
+/// Appends to a bounded list, evicting the oldest entry when it is full.
+fn remember(list: &mut Vec<(AgentId, WallTime)>, id: AgentId, at: WallTime) {
+    if list.len() >= MAX_REMEMBERED_AGENTS {
+        list.remove(0);
+    }
+    list.push((id, at));
+}
+
+fn admitted_pos(reg: &Registry, id: &AgentId) -> Option<usize> {
+    reg.admitted.iter().position(|a| a.id == *id)
+}
+
+fn unreachable_pos(reg: &Registry, id: &AgentId) -> Option<usize> {
+    reg.unreachable.iter().position(|(u, _)| u == id)
+}
+
+fn gone_pos(reg: &Registry, id: &AgentId) -> Option<usize> {
+    reg.gone.iter().position(|(g, _)| g == id)
+}
+
+fn check_agent_id(id: &AgentId) -> Result<(), OpError> {
+    if id.as_str().is_empty() || id.as_str().len() > MAX_ID_LEN {
+        return Err(OpError::BadAgentId);
+    }
+    Ok(())
+}
+
+fn check_record(info: &AgentRecord) -> Result<(), OpError> {
+    let limits: [(&str, usize, &'static str); 4] = [
+        (&info.hostname, MAX_HOSTNAME_LEN, "hostname"),
+        (&info.ip, MAX_IP_LEN, "ip"),
+        (&info.resources_text, MAX_RESOURCES_TEXT_LEN, "resources"),
+        (&info.attributes_text, MAX_ATTRIBUTES_TEXT_LEN, "attributes"),
+    ];
+    for (value, max, name) in limits {
+        if value.len() > max {
+            return Err(OpError::FieldTooLong(name));
+        }
+    }
+    Ok(())
+}
+
+/// `<cluster_id>-S<n>`, built with one allocation.
+fn agent_id(cluster_id: &str, n: u64) -> AgentId {
+    let mut id = String::with_capacity(cluster_id.len() + 2 + 20);
+    let _ = write!(id, "{cluster_id}-S{n}");
+    AgentId(id)
+}
+
+/// The `<n>` of an id of the form `<cluster_id>-S<n>`, if this cluster generated it.
+fn own_agent_number(cluster_id: &str, id: &AgentId) -> Option<u64> {
+    let rest = id.as_str().strip_prefix(cluster_id)?.strip_prefix("-S")?;
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok()
+}
