@@ -62,7 +62,13 @@ impl Drop for ExecutorStreamGuard {
 }
 
 impl AgentDriver {
-    pub fn new(agent: Agent, clock: Clock, work_dir: PathBuf, master_addr: String, endpoint: String) -> (Rc<AgentDriver>, AgentTasks) {
+    pub fn new(
+        agent: Agent,
+        clock: Clock,
+        work_dir: PathBuf,
+        master_addr: String,
+        endpoint: String,
+    ) -> (Rc<AgentDriver>, AgentTasks) {
         let (timer_tx, timer_rx) = channel::bounded(1);
         let (connect_tx, connect_rx) = channel::bounded(1);
         let (closed_tx, closed_rx) = channel::unbounded();
@@ -133,7 +139,10 @@ impl AgentDriver {
                 AgentOutput::CloseExecutorStream { stream } => {
                     self.exec_streams.borrow_mut().remove(&stream);
                 }
-                AgentOutput::KillContainer { container_id, force } => {
+                AgentOutput::KillContainer {
+                    container_id,
+                    force,
+                } => {
                     if let Some(pid) = self.containers.borrow().get(&container_id) {
                         let signal = if force { Signal::KILL } else { Signal::TERM };
                         let _ = process::kill_group(*pid, signal);
@@ -155,7 +164,8 @@ impl AgentDriver {
     ) {
         let sandbox_path = self.work_dir.join(sandbox);
         let started = (|| -> Result<Pid, String> {
-            std::fs::create_dir_all(&sandbox_path).map_err(|e| format!("cannot create sandbox {}: {e}", sandbox_path.display()))?;
+            std::fs::create_dir_all(&sandbox_path)
+                .map_err(|e| format!("cannot create sandbox {}: {e}", sandbox_path.display()))?;
             let latest = self.work_dir.join(executor_dir).join("runs").join("latest");
             let _ = std::fs::remove_file(&latest);
             let _ = std::os::unix::fs::symlink(container_id.as_str(), &latest);
@@ -165,11 +175,15 @@ impl AgentDriver {
             env.push(("MESOS_DIRECTORY".into(), sandbox_text));
             let (program, args) = match command {
                 None => (
-                    std::env::current_exe().map_err(|e| format!("cannot find the mesolite binary: {e}"))?,
+                    std::env::current_exe()
+                        .map_err(|e| format!("cannot find the mesolite binary: {e}"))?,
                     vec!["executor".to_string()],
                 ),
                 Some(c) if c.shell => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), c.value]),
-                Some(c) => (PathBuf::from(c.value), c.arguments.into_iter().skip(1).collect()),
+                Some(c) => (
+                    PathBuf::from(c.value),
+                    c.arguments.into_iter().skip(1).collect(),
+                ),
             };
             let spec = ExecutorLaunch {
                 program,
@@ -177,7 +191,9 @@ impl AgentDriver {
                 env,
                 sandbox: sandbox_path.clone(),
             };
-            process::spawn_executor(&spec).map(|s| s.pid).map_err(|e| e.to_string())
+            process::spawn_executor(&spec)
+                .map(|s| s.pid)
+                .map_err(|e| e.to_string())
         })();
         match started {
             Ok(pid) => {
@@ -186,7 +202,9 @@ impl AgentDriver {
             Err(e) => {
                 log(&format!("executor launch failed: {e}"));
                 let (now, wall) = (self.clock.now(), self.clock.wall());
-                self.agent.borrow_mut().handle_container_exited(now, wall, &container_id, 127 << 8);
+                self.agent
+                    .borrow_mut()
+                    .handle_container_exited(now, wall, &container_id, 127 << 8);
             }
         }
     }
@@ -209,7 +227,9 @@ impl AgentDriver {
 
     pub fn executor_stream_closed(&self, stream: ExecutorStream) {
         self.exec_streams.borrow_mut().remove(&stream);
-        self.agent.borrow_mut().handle_executor_stream_closed(stream);
+        self.agent
+            .borrow_mut()
+            .handle_executor_stream_closed(stream);
         self.drain();
     }
 
@@ -217,9 +237,18 @@ impl AgentDriver {
     /// Refuses anything that leaves the work dir.
     pub fn sandbox_file(&self, path: &str) -> Result<PathBuf, String> {
         let p = Path::new(path);
-        let joined = if p.is_absolute() { p.to_path_buf() } else { self.work_dir.join(p) };
-        let canon = joined.canonicalize().map_err(|_| format!("file '{path}' not found"))?;
-        let root = self.work_dir.canonicalize().map_err(|e| format!("work dir: {e}"))?;
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.work_dir.join(p)
+        };
+        let canon = joined
+            .canonicalize()
+            .map_err(|_| format!("file '{path}' not found"))?;
+        let root = self
+            .work_dir
+            .canonicalize()
+            .map_err(|e| format!("work dir: {e}"))?;
         if !canon.starts_with(&root) {
             return Err(format!("path '{path}' is outside the agent's work dir"));
         }
@@ -233,9 +262,14 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
         match net::connect_internal(&d.master_addr).await {
             Err(e) => {
                 if !d.quiet_connect_errors.replace(true) {
-                    log(&format!("cannot reach the master at {}: {e}; retrying with backoff", d.master_addr));
+                    log(&format!(
+                        "cannot reach the master at {}: {e}; retrying with backoff",
+                        d.master_addr
+                    ));
                 }
-                d.agent.borrow_mut().handle_master_disconnected(d.clock.now());
+                d.agent
+                    .borrow_mut()
+                    .handle_master_disconnected(d.clock.now());
                 d.drain();
             }
             Ok(stream) => {
@@ -250,7 +284,10 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
                     while let Ok(cmd) = rx.recv().await {
                         match cmd {
                             LinkCmd::Send(msg) => {
-                                if net::write_message(&mut writer, &msg, &mut scratch).await.is_err() {
+                                if net::write_message(&mut writer, &msg, &mut scratch)
+                                    .await
+                                    .is_err()
+                                {
                                     break;
                                 }
                             }
@@ -278,7 +315,9 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
                 smol::future::or(write, read).await;
                 let _ = stream.shutdown(std::net::Shutdown::Both);
                 d.link.borrow_mut().take();
-                d.agent.borrow_mut().handle_master_disconnected(d.clock.now());
+                d.agent
+                    .borrow_mut()
+                    .handle_master_disconnected(d.clock.now());
                 d.drain();
             }
         }
@@ -314,13 +353,20 @@ pub async fn timer_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
 pub async fn reaper_task(d: Rc<AgentDriver>) {
     loop {
         smol::Timer::after(std::time::Duration::from_millis(100)).await;
-        let live: Vec<(ContainerId, Pid)> = d.containers.borrow().iter().map(|(c, p)| (c.clone(), *p)).collect();
+        let live: Vec<(ContainerId, Pid)> = d
+            .containers
+            .borrow()
+            .iter()
+            .map(|(c, p)| (c.clone(), *p))
+            .collect();
         for (container, pid) in live {
             if let Ok(Some(status)) = process::try_reap(pid) {
                 d.containers.borrow_mut().remove(&container);
                 let raw = std::os::unix::process::ExitStatusExt::into_raw(status);
                 let (now, wall) = (d.clock.now(), d.clock.wall());
-                d.agent.borrow_mut().handle_container_exited(now, wall, &container, raw);
+                d.agent
+                    .borrow_mut()
+                    .handle_container_exited(now, wall, &container, raw);
                 d.drain();
             }
         }
@@ -330,7 +376,8 @@ pub async fn reaper_task(d: Rc<AgentDriver>) {
 /// Starts the agent's tasks.
 pub fn spawn_tasks(ex: &smol::LocalExecutor<'_>, d: &Rc<AgentDriver>, tasks: AgentTasks) {
     ex.spawn(timer_task(d.clone(), tasks.timer_wake)).detach();
-    ex.spawn(master_link_task(d.clone(), tasks.connect)).detach();
+    ex.spawn(master_link_task(d.clone(), tasks.connect))
+        .detach();
     ex.spawn(reaper_task(d.clone())).detach();
     let closed = tasks.closed_streams;
     let dd = d.clone();

@@ -26,12 +26,17 @@ pub fn handler(d: Rc<AgentDriver>, prefix: &'static str) -> Handler {
 
 async fn route(d: Rc<AgentDriver>, prefix: &str, req: Request<Incoming>) -> Response<Body> {
     let full = req.uri().path().to_string();
-    let path = full.strip_prefix("/slave(1)").or_else(|| full.strip_prefix(prefix).filter(|_| !prefix.is_empty())).unwrap_or(&full);
+    let path = full
+        .strip_prefix("/slave(1)")
+        .or_else(|| full.strip_prefix(prefix).filter(|_| !prefix.is_empty()))
+        .unwrap_or(&full);
     match (req.method(), path) {
         (_, "/api/v1/executor") => executor_api(d, req).await,
         (&Method::GET, "/files/read" | "/files/read.json") => read_file(&d, req.uri()),
         (&Method::GET, "/health") => http::empty(StatusCode::OK),
-        (&Method::GET, "/version") => http::json(StatusCode::OK, crate::master_http::version_json()),
+        (&Method::GET, "/version") => {
+            http::json(StatusCode::OK, crate::master_http::version_json())
+        }
         (&Method::GET, "/state" | "/state.json") => http::json(StatusCode::OK, state(&d)),
         _ => http::error(StatusCode::NOT_FOUND, format!("no such endpoint: {full}")),
     }
@@ -47,7 +52,12 @@ async fn executor_api(d: Rc<AgentDriver>, req: Request<Incoming>) -> Response<Bo
     }
     let call: v1::executor::Call = match from_json(&body) {
         Ok(c) => c,
-        Err(e) => return http::error(StatusCode::BAD_REQUEST, format!("Failed to parse body into Call: {e}")),
+        Err(e) => {
+            return http::error(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to parse body into Call: {e}"),
+            )
+        }
     };
     let framework_id = FrameworkId::new(call.framework_id.value.clone());
     let executor_id = ExecutorId::new(call.executor_id.value.clone());
@@ -56,7 +66,12 @@ async fn executor_api(d: Rc<AgentDriver>, req: Request<Incoming>) -> Response<Bo
     match call.kind {
         Some(T::Subscribe) => {
             let (stream, rx) = d.open_executor_stream();
-            let result = d.agent.borrow_mut().handle_executor_subscribe(now, stream, &framework_id, &executor_id);
+            let result = d.agent.borrow_mut().handle_executor_subscribe(
+                now,
+                stream,
+                &framework_id,
+                &executor_id,
+            );
             d.drain();
             match result {
                 Ok(()) => {
@@ -81,34 +96,52 @@ async fn executor_api(d: Rc<AgentDriver>, req: Request<Incoming>) -> Response<Bo
                 Ok(s) => s,
                 Err(e) => return http::error(StatusCode::BAD_REQUEST, e),
             };
-            let result = d.agent.borrow_mut().handle_executor_update(now, wall, &framework_id, &executor_id, status);
+            let result = d.agent.borrow_mut().handle_executor_update(
+                now,
+                wall,
+                &framework_id,
+                &executor_id,
+                status,
+            );
             d.drain();
             match result {
                 Ok(()) => http::empty(StatusCode::ACCEPTED),
                 Err(e) => http::error(StatusCode::BAD_REQUEST, e.to_string()),
             }
         }
-        Some(T::Message) => http::error(StatusCode::NOT_IMPLEMENTED, "executor MESSAGE is not supported by mesolite yet"),
+        Some(T::Message) => http::error(
+            StatusCode::NOT_IMPLEMENTED,
+            "executor MESSAGE is not supported by mesolite yet",
+        ),
         _ => http::error(StatusCode::BAD_REQUEST, "Missing required fields: type"),
     }
 }
-
 
 /// `GET /files/read?path=P&offset=N&length=L`, Mesos' answer shape `{"data":"..","offset":N}`.
 /// `offset=-1` answers the file's size. Paths are relative to the agent's work dir (or absolute inside it).
 fn read_file(d: &AgentDriver, uri: &hyper::Uri) -> Response<Body> {
     let Some(path) = http::query_param(uri, "path") else {
-        return http::error(StatusCode::BAD_REQUEST, "Missing required query parameter 'path'");
+        return http::error(
+            StatusCode::BAD_REQUEST,
+            "Missing required query parameter 'path'",
+        );
     };
     let offset: i64 = match http::query_param(uri, "offset").map(|o| o.parse::<i64>()) {
         None => 0,
         Some(Ok(o)) if o >= -1 => o,
-        Some(_) => return http::error(StatusCode::BAD_REQUEST, "'offset' must be an integer >= -1"),
+        Some(_) => {
+            return http::error(StatusCode::BAD_REQUEST, "'offset' must be an integer >= -1")
+        }
     };
     let length: u64 = match http::query_param(uri, "length").map(|l| l.parse::<u64>()) {
         None => MAX_READ,
         Some(Ok(l)) => l.min(MAX_READ),
-        Some(Err(_)) => return http::error(StatusCode::BAD_REQUEST, "'length' must be a non-negative integer"),
+        Some(Err(_)) => {
+            return http::error(
+                StatusCode::BAD_REQUEST,
+                "'length' must be a non-negative integer",
+            )
+        }
     };
     let file = match d.sandbox_file(&path) {
         Ok(f) => f,
@@ -128,7 +161,8 @@ fn read_file(d: &AgentDriver, uri: &hyper::Uri) -> Response<Body> {
     })();
     match read {
         Ok((data, offset)) => {
-            let body = serde_json::json!({"data": String::from_utf8_lossy(&data), "offset": offset});
+            let body =
+                serde_json::json!({"data": String::from_utf8_lossy(&data), "offset": offset});
             http::json(StatusCode::OK, to_ascii_json(&body))
         }
         Err(e) => http::error(StatusCode::NOT_FOUND, format!("cannot read '{path}': {e}")),

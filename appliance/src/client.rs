@@ -40,7 +40,9 @@ pub struct Answer {
     pub body: Incoming,
 }
 
-async fn with_timeout<T>(fut: impl std::future::Future<Output = Result<T, ClientError>>) -> Result<T, ClientError> {
+async fn with_timeout<T>(
+    fut: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
     smol::future::or(fut, async {
         smol::Timer::after(REQUEST_TIMEOUT).await;
         Err(ClientError::Timeout)
@@ -49,20 +51,34 @@ async fn with_timeout<T>(fut: impl std::future::Future<Output = Result<T, Client
 }
 
 /// Sends one request on a new connection.
-pub async fn request(addr: &str, method: Method, path: &str, body: Option<String>, headers: &[(&str, String)]) -> Result<Answer, ClientError> {
+pub async fn request(
+    addr: &str,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, String)],
+) -> Result<Answer, ClientError> {
     with_timeout(async {
-        let stream = TcpStream::connect(addr).await.map_err(|e| ClientError::Connect(addr.to_string(), e))?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
+        let stream = TcpStream::connect(addr)
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+            .map_err(|e| ClientError::Connect(addr.to_string(), e))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
+                .await
+                .map_err(|e| ClientError::Http(e.to_string()))?;
         smol::spawn(async move {
             let _ = conn.await;
         })
         .detach();
-        let mut req = Request::builder().method(method).uri(path).header(hyper::header::HOST, addr);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, addr);
         if body.is_some() {
-            req = req.header(hyper::header::CONTENT_TYPE, "application/json").header(hyper::header::ACCEPT, "application/json");
+            req = req
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .header(hyper::header::ACCEPT, "application/json");
         }
         for (k, v) in headers {
             req = req.header(*k, v.as_str());
@@ -70,7 +86,10 @@ pub async fn request(addr: &str, method: Method, path: &str, body: Option<String
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| ClientError::Http(e.to_string()))?;
-        let resp = sender.send_request(req).await.map_err(|e| ClientError::Http(e.to_string()))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
         let (parts, body) = resp.into_parts();
         Ok(Answer {
             status: parts.status,
@@ -83,11 +102,22 @@ pub async fn request(addr: &str, method: Method, path: &str, body: Option<String
 
 /// Reads a whole answer body.
 pub async fn read_all(body: Incoming) -> Result<Bytes, ClientError> {
-    with_timeout(async { body.collect().await.map(|c| c.to_bytes()).map_err(|e| ClientError::Http(e.to_string())) }).await
+    with_timeout(async {
+        body.collect()
+            .await
+            .map(|c| c.to_bytes())
+            .map_err(|e| ClientError::Http(e.to_string()))
+    })
+    .await
 }
 
 /// POSTs JSON and reads the whole answer.
-pub async fn post_json(addr: &str, path: &str, body: String, headers: &[(&str, String)]) -> Result<(StatusCode, Bytes), ClientError> {
+pub async fn post_json(
+    addr: &str,
+    path: &str,
+    body: String,
+    headers: &[(&str, String)],
+) -> Result<(StatusCode, Bytes), ClientError> {
     let answer = request(addr, Method::POST, path, Some(body), headers).await?;
     let status = answer.status;
     Ok((status, read_all(answer.body).await?))
@@ -117,7 +147,11 @@ impl EventStream {
     /// The next record; `Ok(None)` when the stream ended.
     pub async fn next(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
         loop {
-            if let Some(rec) = self.decoder.next_record().map_err(|e| ClientError::Stream(e.to_string()))? {
+            if let Some(rec) = self
+                .decoder
+                .next_record()
+                .map_err(|e| ClientError::Stream(e.to_string()))?
+            {
                 return Ok(Some(rec));
             }
             match self.body.frame().await {

@@ -6,7 +6,9 @@ use crate::v1::{self, to_ascii_json, Bytes as B64};
 use bytes::Bytes;
 use mesolite_core::agent::{Agent, ExecutorEvent};
 use mesolite_core::ids::{self as ids, validate_id};
-use mesolite_core::master::{FrameworkSpec, Master, OfferRecord, Operation, SchedulerCall, SchedulerEvent, TaskLaunch};
+use mesolite_core::master::{
+    FrameworkSpec, Master, OfferRecord, Operation, SchedulerCall, SchedulerEvent, TaskLaunch,
+};
 use mesolite_core::resources::Resources;
 use mesolite_core::time::{Duration, WallTime};
 use mesolite_core::wire::{self, CommandSpec, StatusReason, StatusSource, TaskSpec};
@@ -25,7 +27,9 @@ pub fn resources_to_v1(r: &Resources, role: Option<&str>) -> Vec<v1::Resource> {
     for res in &mut out {
         v1::resources::downgrade_to_pre_refinement(res);
         if let Some(role) = role {
-            res.allocation_info = Some(v1::AllocationInfo { role: Some(role.to_string()) });
+            res.allocation_info = Some(v1::AllocationInfo {
+                role: Some(role.to_string()),
+            });
         }
     }
     out
@@ -80,14 +84,19 @@ pub fn status_to_v1(s: &wire::TaskStatus) -> v1::TaskStatus {
     out.reason = s.reason.map(reason_to_v1);
     out.data = (!s.data.is_empty()).then(|| B64(s.data.clone()));
     out.agent_id = s.agent_id.as_ref().map(|a| v1::AgentId::new(a.as_str()));
-    out.executor_id = s.executor_id.as_ref().map(|e| v1::ExecutorId::new(e.as_str()));
+    out.executor_id = s
+        .executor_id
+        .as_ref()
+        .map(|e| v1::ExecutorId::new(e.as_str()));
     out.timestamp = Some(s.timestamp.as_secs_f64());
     out.uuid = s.uuid.map(|u| B64(u.to_vec()));
     out
 }
 
 fn uuid16(b: &B64, what: &str) -> Result<[u8; 16], String> {
-    b.0.as_slice().try_into().map_err(|_| format!("{what} must be 16 bytes, got {}", b.0.len()))
+    b.0.as_slice()
+        .try_into()
+        .map_err(|_| format!("{what} must be 16 bytes, got {}", b.0.len()))
 }
 
 /// A status from an executor's UPDATE call.
@@ -128,13 +137,20 @@ fn command_from_v1(c: &v1::CommandInfo) -> Result<CommandSpec, String> {
     if let Some(env) = &c.environment {
         for v in &env.variables {
             match v.kind {
-                v1::EnvVariableType::Secret => return Err(format!("environment variable '{}': secrets are not supported by mesolite", v.name)),
+                v1::EnvVariableType::Secret => {
+                    return Err(format!(
+                        "environment variable '{}': secrets are not supported by mesolite",
+                        v.name
+                    ))
+                }
                 _ => environment.push((v.name.clone(), v.value.clone().unwrap_or_default())),
             }
         }
     }
     if !c.uris.is_empty() {
-        return Err(String::from("command.uris (the fetcher) is not supported by mesolite yet"));
+        return Err(String::from(
+            "command.uris (the fetcher) is not supported by mesolite yet",
+        ));
     }
     Ok(CommandSpec {
         shell: c.shell,
@@ -175,13 +191,22 @@ fn grace_from_v1(k: &Option<v1::KillPolicy>) -> Option<Duration> {
 
 fn task_from_v1(t: &v1::TaskInfo) -> Result<TaskLaunch, String> {
     validate_id("task_id", &t.task_id.value).map_err(|e| e.to_string())?;
-    let resources = resources_from_v1(&t.resources).map_err(|e| format!("task {}: {e}", t.task_id.value))?;
-    let command = t.command.as_ref().map(command_from_v1).transpose().map_err(|e| format!("task {}: {e}", t.task_id.value))?;
+    let resources =
+        resources_from_v1(&t.resources).map_err(|e| format!("task {}: {e}", t.task_id.value))?;
+    let command = t
+        .command
+        .as_ref()
+        .map(command_from_v1)
+        .transpose()
+        .map_err(|e| format!("task {}: {e}", t.task_id.value))?;
     let executor = match &t.executor {
         None => None,
         Some(e) => {
             validate_id("executor_id", &e.executor_id.value).map_err(|e| e.to_string())?;
-            let cmd = e.command.as_ref().ok_or_else(|| format!("task {}: executor.command is required", t.task_id.value))?;
+            let cmd = e
+                .command
+                .as_ref()
+                .ok_or_else(|| format!("task {}: executor.command is required", t.task_id.value))?;
             Some((
                 ids::ExecutorId::new(e.executor_id.value.clone()),
                 e.name.clone().unwrap_or_default(),
@@ -191,7 +216,10 @@ fn task_from_v1(t: &v1::TaskInfo) -> Result<TaskLaunch, String> {
         }
     };
     if t.container.is_some() {
-        return Err(format!("task {}: containers (images) are not supported by mesolite yet", t.task_id.value));
+        return Err(format!(
+            "task {}: containers (images) are not supported by mesolite yet",
+            t.task_id.value
+        ));
     }
     Ok(TaskLaunch {
         task_id: ids::TaskId::new(t.task_id.value.clone()),
@@ -239,23 +267,41 @@ fn refuse_from(filters: &Option<v1::Filters>) -> Option<Duration> {
 }
 
 fn offer_ids(ids_in: &[v1::OfferId]) -> Vec<ids::OfferId> {
-    ids_in.iter().map(|o| ids::OfferId::new(o.value.clone())).collect()
+    ids_in
+        .iter()
+        .map(|o| ids::OfferId::new(o.value.clone()))
+        .collect()
 }
 
 /// FrameworkInfo of a SUBSCRIBE, validated.
 pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String> {
     if f.roles.len() > 1 {
-        return Err(String::from("frameworks with several roles (MULTI_ROLE) are not supported by mesolite yet"));
+        return Err(String::from(
+            "frameworks with several roles (MULTI_ROLE) are not supported by mesolite yet",
+        ));
     }
-    let role = f.roles.first().cloned().or_else(|| f.role.clone()).unwrap_or_else(|| "*".into());
-    mesolite_core::resources::validate_role(&role).map_err(|e| format!("framework_info.role '{role}': {e}"))?;
+    let role = f
+        .roles
+        .first()
+        .cloned()
+        .or_else(|| f.role.clone())
+        .unwrap_or_else(|| "*".into());
+    mesolite_core::resources::validate_role(&role)
+        .map_err(|e| format!("framework_info.role '{role}': {e}"))?;
     if let Some(id) = &f.id {
         validate_id("framework_info.id", &id.value).map_err(|e| e.to_string())?;
     }
-    let failover_timeout = Duration::try_from_secs_f64(f.failover_timeout)
-        .ok_or_else(|| format!("framework_info.failover_timeout {} is not a non-negative number", f.failover_timeout))?;
+    let failover_timeout = Duration::try_from_secs_f64(f.failover_timeout).ok_or_else(|| {
+        format!(
+            "framework_info.failover_timeout {} is not a non-negative number",
+            f.failover_timeout
+        )
+    })?;
     Ok(FrameworkSpec {
-        id: f.id.as_ref().map(|i| ids::FrameworkId::new(i.value.clone())),
+        id: f
+            .id
+            .as_ref()
+            .map(|i| ids::FrameworkId::new(i.value.clone())),
         name: f.name.clone(),
         user: f.user.clone(),
         role: ids::Role::new(role),
@@ -270,9 +316,12 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
 pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<SchedulerCall>, String> {
     use v1::scheduler::CallType as T;
     fn need<'a, X>(x: &'a Option<X>, name: &str) -> Result<&'a X, String> {
-        x.as_ref().ok_or_else(|| format!("Missing required fields: {name}"))
+        x.as_ref()
+            .ok_or_else(|| format!("Missing required fields: {name}"))
     }
-    let kind = c.kind.ok_or_else(|| String::from("Missing required fields: type"))?;
+    let kind = c
+        .kind
+        .ok_or_else(|| String::from("Missing required fields: type"))?;
     Ok(Some(match kind {
         T::Teardown => SchedulerCall::Teardown,
         T::Accept => {
@@ -282,7 +331,12 @@ pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<Schedule
                 operations.push(match op.kind {
                     Some(v1::OperationType::Launch) => {
                         let l = need(&op.launch, "launch")?;
-                        Operation::Launch(l.task_infos.iter().map(task_from_v1).collect::<Result<_, _>>()?)
+                        Operation::Launch(
+                            l.task_infos
+                                .iter()
+                                .map(task_from_v1)
+                                .collect::<Result<_, _>>()?,
+                        )
                     }
                     Some(other) => Operation::Unsupported(v1::WireEnum::wire_name(other)),
                     None => return Err(String::from("Missing required fields: operations.type")),
@@ -307,7 +361,10 @@ pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<Schedule
             let k = need(&c.kill, "kill")?;
             SchedulerCall::Kill {
                 task_id: ids::TaskId::new(k.task_id.value.clone()),
-                agent_id: k.agent_id.as_ref().map(|a| ids::AgentId::new(a.value.clone())),
+                agent_id: k
+                    .agent_id
+                    .as_ref()
+                    .map(|a| ids::AgentId::new(a.value.clone())),
             }
         }
         T::Acknowledge => {
@@ -324,13 +381,25 @@ pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<Schedule
                 tasks: r
                     .tasks
                     .iter()
-                    .map(|t| (ids::TaskId::new(t.task_id.value.clone()), t.agent_id.as_ref().map(|a| ids::AgentId::new(a.value.clone()))))
+                    .map(|t| {
+                        (
+                            ids::TaskId::new(t.task_id.value.clone()),
+                            t.agent_id
+                                .as_ref()
+                                .map(|a| ids::AgentId::new(a.value.clone())),
+                        )
+                    })
                     .collect(),
             }
         }
         // The built-in allocator ignores requests, as Mesos' does.
         T::Request => return Ok(None),
-        other => return Err(format!("call {} is not supported by mesolite yet", v1::WireEnum::wire_name(other))),
+        other => {
+            return Err(format!(
+                "call {} is not supported by mesolite yet",
+                v1::WireEnum::wire_name(other)
+            ))
+        }
     }))
 }
 
@@ -363,7 +432,11 @@ fn attributes_to_v1(attrs: &[(String, String)]) -> Vec<v1::Attribute> {
             let scalar = v.parse::<f64>().ok().filter(|n| n.is_finite());
             v1::Attribute {
                 name: k.clone(),
-                kind: if scalar.is_some() { v1::ValueType::Scalar } else { v1::ValueType::Text },
+                kind: if scalar.is_some() {
+                    v1::ValueType::Scalar
+                } else {
+                    v1::ValueType::Text
+                },
                 scalar: scalar.map(|value| v1::Scalar { value }),
                 ranges: None,
                 set: None,
@@ -394,7 +467,9 @@ pub fn offer_to_v1(m: &Master, o: &OfferRecord) -> v1::Offer {
         }),
         domain: None,
         resources: resources_to_v1(&o.resources, Some(o.role.as_str())),
-        attributes: info.map(|i| attributes_to_v1(&i.attributes)).unwrap_or_default(),
+        attributes: info
+            .map(|i| attributes_to_v1(&i.attributes))
+            .unwrap_or_default(),
         executor_ids: Vec::new(),
         unavailability: None,
         allocation_info: Some(v1::AllocationInfo {
@@ -415,7 +490,9 @@ pub fn scheduler_event_record(m: &Master, e: &SchedulerEvent) -> Bytes {
             heartbeat_interval_seconds: Some(heartbeat_interval.as_secs_f64()),
             master_info: Some(master_info(m)),
         }),
-        SchedulerEvent::Offers(offers) => Event::offers(offers.iter().map(|o| offer_to_v1(m, o)).collect()),
+        SchedulerEvent::Offers(offers) => {
+            Event::offers(offers.iter().map(|o| offer_to_v1(m, o)).collect())
+        }
         SchedulerEvent::Rescind(id) => Event::rescind(v1::OfferId::new(id.as_str())),
         SchedulerEvent::Update(status) => Event::update(status_to_v1(status)),
         SchedulerEvent::Failure {
@@ -424,7 +501,9 @@ pub fn scheduler_event_record(m: &Master, e: &SchedulerEvent) -> Bytes {
             status,
         } => Event::failure(v1::scheduler::Failure {
             agent_id: Some(v1::AgentId::new(agent_id.as_str())),
-            executor_id: executor_id.as_ref().map(|e| v1::ExecutorId::new(e.as_str())),
+            executor_id: executor_id
+                .as_ref()
+                .map(|e| v1::ExecutorId::new(e.as_str())),
             status: *status,
         }),
         SchedulerEvent::Error(message) => Event::error(message.clone()),
@@ -493,7 +572,9 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
                 }),
             }),
         ),
-        ExecutorEvent::Acknowledged { task_id, uuid } => Event::acknowledged(v1::TaskId::new(task_id.as_str()), B64(uuid.to_vec())),
+        ExecutorEvent::Acknowledged { task_id, uuid } => {
+            Event::acknowledged(v1::TaskId::new(task_id.as_str()), B64(uuid.to_vec()))
+        }
         ExecutorEvent::Shutdown => Event::shutdown(),
     };
     record(to_ascii_json(&event))

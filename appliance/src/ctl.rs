@@ -31,18 +31,23 @@ async fn query(cfg: &CtlConfig) -> Result<String, String> {
         CtlQuery::Tasks => "GET_TASKS",
         CtlQuery::Version => "GET_VERSION",
     };
-    let (status, body) = client::post_json(&addr, "/api/v1", format!("{{\"type\":\"{call}\"}}"), &[])
-        .await
-        .map_err(|e| format!("master {addr} is unreachable: {e}"))?;
+    let (status, body) =
+        client::post_json(&addr, "/api/v1", format!("{{\"type\":\"{call}\"}}"), &[])
+            .await
+            .map_err(|e| format!("master {addr} is unreachable: {e}"))?;
     if status != StatusCode::OK {
-        return Err(format!("master {addr} answered {status}: {}", String::from_utf8_lossy(&body).trim()));
+        return Err(format!(
+            "master {addr} answered {status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        ));
     }
     if cfg.json {
         let mut text = String::from_utf8_lossy(&body).into_owned();
         text.push('\n');
         return Ok(text);
     }
-    let resp: v1::operator::Response = from_json(&body).map_err(|e| format!("unexpected answer from {addr}: {e}"))?;
+    let resp: v1::operator::Response =
+        from_json(&body).map_err(|e| format!("unexpected answer from {addr}: {e}"))?;
     Ok(render(cfg.query, &resp))
 }
 
@@ -87,9 +92,17 @@ fn agents_table(a: &v1::operator::GetAgents) -> String {
         .iter()
         .map(|ag| {
             vec![
-                ag.agent_info.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+                ag.agent_info
+                    .id
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default(),
                 format!("{}:{}", ag.agent_info.hostname, ag.agent_info.port),
-                if ag.active { "active".into() } else { "inactive".into() },
+                if ag.active {
+                    "active".into()
+                } else {
+                    "inactive".into()
+                },
                 resources_text(&ag.total_resources),
                 resources_text(&ag.allocated_resources),
             ]
@@ -113,10 +126,18 @@ fn frameworks_table(f: &v1::operator::GetFrameworks) -> String {
         .iter()
         .map(|fw| {
             vec![
-                fw.framework_info.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+                fw.framework_info
+                    .id
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default(),
                 fw.framework_info.name.clone(),
                 fw.framework_info.role.clone().unwrap_or_else(|| "*".into()),
-                if fw.connected { "connected".into() } else { "disconnected".into() },
+                if fw.connected {
+                    "connected".into()
+                } else {
+                    "disconnected".into()
+                },
             ]
         })
         .collect();
@@ -146,17 +167,38 @@ fn render(query: CtlQuery, resp: &v1::operator::Response) -> String {
         CtlQuery::Version => resp
             .get_version
             .as_ref()
-            .map(|v| format!("mesos API {} ({})\n", v.version_info.version, v.version_info.git_tag.clone().unwrap_or_default()))
+            .map(|v| {
+                format!(
+                    "mesos API {} ({})\n",
+                    v.version_info.version,
+                    v.version_info.git_tag.clone().unwrap_or_default()
+                )
+            })
             .unwrap_or_default(),
-        CtlQuery::Agents => resp.get_agents.as_ref().map(agents_table).unwrap_or_default(),
-        CtlQuery::Frameworks => resp.get_frameworks.as_ref().map(frameworks_table).unwrap_or_default(),
+        CtlQuery::Agents => resp
+            .get_agents
+            .as_ref()
+            .map(agents_table)
+            .unwrap_or_default(),
+        CtlQuery::Frameworks => resp
+            .get_frameworks
+            .as_ref()
+            .map(frameworks_table)
+            .unwrap_or_default(),
         CtlQuery::Tasks => resp.get_tasks.as_ref().map(tasks_table).unwrap_or_default(),
         CtlQuery::State => {
-            let Some(s) = resp.get_state.as_ref() else { return String::new() };
+            let Some(s) = resp.get_state.as_ref() else {
+                return String::new();
+            };
             let mut out = String::from("AGENTS\n");
             out.push_str(&s.get_agents.as_ref().map(agents_table).unwrap_or_default());
             out.push_str("\nFRAMEWORKS\n");
-            out.push_str(&s.get_frameworks.as_ref().map(frameworks_table).unwrap_or_default());
+            out.push_str(
+                &s.get_frameworks
+                    .as_ref()
+                    .map(frameworks_table)
+                    .unwrap_or_default(),
+            );
             out.push_str("\nTASKS\n");
             out.push_str(&s.get_tasks.as_ref().map(tasks_table).unwrap_or_default());
             out

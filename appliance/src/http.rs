@@ -42,11 +42,16 @@ pub async fn serve(stream: TcpStream, handler: Handler) {
 }
 
 /// A complete response with a content type.
-pub fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+pub fn full(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut resp = Response::new(Full::new(body.into()).boxed_unsync());
     *resp.status_mut() = status;
     if !content_type.is_empty() {
-        resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     resp
 }
@@ -70,30 +75,44 @@ pub fn empty(status: StatusCode) -> Response<Body> {
 
 /// A chunked event stream: each item is sent as one HTTP chunk (one RecordIO record).
 /// The stream ends when the item stream ends (every sender of its channel is dropped).
-pub fn stream(items: impl smol::stream::Stream<Item = Bytes> + Send + 'static, stream_id: Option<&str>) -> Response<Body> {
+pub fn stream(
+    items: impl smol::stream::Stream<Item = Bytes> + Send + 'static,
+    stream_id: Option<&str>,
+) -> Response<Body> {
     let frames = items.map(|chunk| Ok::<_, Infallible>(Frame::data(chunk)));
     let mut resp = Response::new(StreamBody::new(frames).boxed_unsync());
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(id) = stream_id.and_then(|id| HeaderValue::from_str(id).ok()) {
         resp.headers_mut().insert("Mesos-Stream-Id", id);
     }
     resp
 }
 
+// The error side of these two is the response to send; handlers return it as is, so its size
+// is not worth a box.
 /// Reads a whole request body up to [`MAX_REQUEST_BODY`], or answers with the error response.
-pub async fn read_body(req: Request<Incoming>) -> Result<(hyper::http::request::Parts, Bytes), Response<Body>> {
+#[allow(clippy::result_large_err)]
+pub async fn read_body(
+    req: Request<Incoming>,
+) -> Result<(hyper::http::request::Parts, Bytes), Response<Body>> {
     let (parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, MAX_REQUEST_BODY);
     match limited.collect().await {
         Ok(collected) => Ok((parts, collected.to_bytes())),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("request body is larger than {MAX_REQUEST_BODY} bytes"),
                 ))
             } else {
-                Err(error(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}")))
+                Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read the request body: {e}"),
+                ))
             }
         }
     }
@@ -101,14 +120,22 @@ pub async fn read_body(req: Request<Incoming>) -> Result<(hyper::http::request::
 
 /// Checks the v1 API request conventions: POST only, JSON content type. Returns the error
 /// response to send when they are not met.
+#[allow(clippy::result_large_err)]
 pub fn check_v1_request(parts: &hyper::http::request::Parts) -> Result<(), Response<Body>> {
     if parts.method != hyper::Method::POST {
-        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, format!("Expecting a 'POST' request, received '{}'", parts.method));
-        resp.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
+        let mut resp = error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Expecting a 'POST' request, received '{}'", parts.method),
+        );
+        resp.headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
         return Err(resp);
     }
     let Some(ct) = parts.headers.get(CONTENT_TYPE) else {
-        return Err(error(StatusCode::BAD_REQUEST, "Expecting 'Content-Type' to be present"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'Content-Type' to be present",
+        ));
     };
     let ct = ct.to_str().unwrap_or("");
     let media = ct.split(';').next().unwrap_or("").trim();
@@ -146,7 +173,9 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);

@@ -80,7 +80,9 @@ impl MasterDriver {
     /// Single-master mode: this master leads from the start.
     pub fn become_leader(&self) {
         let (now, wall) = (self.clock.now(), self.clock.wall());
-        self.master.borrow_mut().handle_leadership(now, wall, Leadership::BecameLeader);
+        self.master
+            .borrow_mut()
+            .handle_leadership(now, wall, Leadership::BecameLeader);
         self.drain();
     }
 
@@ -119,7 +121,9 @@ impl MasterDriver {
 
     fn to_stream(&self, stream: StreamId, record: Bytes) {
         let mut streams = self.streams.borrow_mut();
-        let Some(tx) = streams.get(&stream) else { return };
+        let Some(tx) = streams.get(&stream) else {
+            return;
+        };
         match tx.try_send(record) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
@@ -167,7 +171,9 @@ pub async fn closed_streams_task(d: Rc<MasterDriver>, closed: Receiver<StreamId>
     while let Ok(stream) = closed.recv().await {
         d.streams.borrow_mut().remove(&stream);
         let (now, wall) = (d.clock.now(), d.clock.wall());
-        d.master.borrow_mut().handle_stream_closed(now, wall, stream);
+        d.master
+            .borrow_mut()
+            .handle_stream_closed(now, wall, stream);
         d.drain();
     }
 }
@@ -237,7 +243,9 @@ pub async fn store_task(d: Rc<MasterDriver>, mut store: Store, wake: Receiver<()
                 }
             };
             let (now, wall) = (d.clock.now(), d.clock.wall());
-            d.master.borrow_mut().handle_registry_written(now, wall, index, result);
+            d.master
+                .borrow_mut()
+                .handle_registry_written(now, wall, index, result);
             d.drain();
             let snapshot = d.master.borrow().poll_snapshot().cloned();
             if let Some(registry) = snapshot {
@@ -263,14 +271,20 @@ pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
     let conn = ConnId(d.next_id());
     let (tx, rx) = channel::unbounded::<AgentConnCmd>();
     d.agent_conns.borrow_mut().insert(conn, tx);
-    let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let mut writer = stream.clone();
     let write = async {
         let mut scratch = Vec::new();
         while let Ok(cmd) = rx.recv().await {
             match cmd {
                 AgentConnCmd::Send(msg) => {
-                    if net::write_message(&mut writer, &msg, &mut scratch).await.is_err() {
+                    if net::write_message(&mut writer, &msg, &mut scratch)
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -284,7 +298,9 @@ pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
             match reader.next::<AgentToMaster>().await {
                 Ok(Some(msg)) => {
                     let (now, wall) = (d.clock.now(), d.clock.wall());
-                    d.master.borrow_mut().handle_agent_message(now, wall, conn, msg);
+                    d.master
+                        .borrow_mut()
+                        .handle_agent_message(now, wall, conn, msg);
                     d.drain();
                 }
                 Ok(None) => break,
@@ -298,6 +314,8 @@ pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
     smol::future::or(write, read).await;
     let _ = stream.shutdown(std::net::Shutdown::Both);
     d.agent_conns.borrow_mut().remove(&conn);
-    d.master.borrow_mut().handle_agent_disconnected(d.clock.now(), conn);
+    d.master
+        .borrow_mut()
+        .handle_agent_disconnected(d.clock.now(), conn);
     d.drain();
 }

@@ -24,15 +24,24 @@ pub fn handler(d: Rc<MasterDriver>, agent: Option<Handler>) -> Handler {
     })
 }
 
-async fn route(d: Rc<MasterDriver>, agent: Option<Handler>, req: Request<Incoming>) -> Response<Body> {
+async fn route(
+    d: Rc<MasterDriver>,
+    agent: Option<Handler>,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
-    let path = path.strip_prefix("/master").filter(|p| p.starts_with('/')).unwrap_or(&path);
+    let path = path
+        .strip_prefix("/master")
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or(&path);
     match (req.method(), path) {
         (_, "/api/v1/scheduler") => scheduler(d, req).await,
         (_, "/api/v1" | "/api/v1/operator") => operator(d, req).await,
         (&Method::GET, "/version") => http::json(StatusCode::OK, version_json()),
         (&Method::GET, "/health") => http::empty(StatusCode::OK),
-        (&Method::GET, "/state" | "/state.json") => http::json(StatusCode::OK, legacy_state(&d.master.borrow())),
+        (&Method::GET, "/state" | "/state.json") => {
+            http::json(StatusCode::OK, legacy_state(&d.master.borrow()))
+        }
         (&Method::GET, "/redirect") => {
             let m = d.master.borrow();
             let mut resp = http::empty(StatusCode::TEMPORARY_REDIRECT);
@@ -84,33 +93,54 @@ async fn scheduler(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body
     }
     let call: v1::scheduler::Call = match from_json(&body) {
         Ok(c) => c,
-        Err(e) => return http::error(StatusCode::BAD_REQUEST, format!("Failed to parse body into Call: {e}")),
+        Err(e) => {
+            return http::error(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to parse body into Call: {e}"),
+            )
+        }
     };
-    let stream_token = parts.headers.get("Mesos-Stream-Id").and_then(|v| v.to_str().ok());
+    let stream_token = parts
+        .headers
+        .get("Mesos-Stream-Id")
+        .and_then(|v| v.to_str().ok());
     if call.kind == Some(v1::scheduler::CallType::Subscribe) {
         if stream_token.is_some() {
-            return http::error(StatusCode::BAD_REQUEST, "Expecting 'Mesos-Stream-Id' header to be absent on SUBSCRIBE");
+            return http::error(
+                StatusCode::BAD_REQUEST,
+                "Expecting 'Mesos-Stream-Id' header to be absent on SUBSCRIBE",
+            );
         }
         return subscribe(&d, &call);
     }
     let Some(framework_id) = call.framework_id.as_ref() else {
-        return http::error(StatusCode::BAD_REQUEST, "Missing required fields: framework_id");
+        return http::error(
+            StatusCode::BAD_REQUEST,
+            "Missing required fields: framework_id",
+        );
     };
     let framework_id = FrameworkId::new(framework_id.value.clone());
     let core_call = match convert::scheduler_call_from_v1(&call) {
         Ok(Some(c)) => c,
         Ok(None) => return http::empty(StatusCode::ACCEPTED),
         Err(e) => {
-            let status = if e.contains("not supported by mesolite yet") && !e.starts_with("operation") {
-                StatusCode::NOT_IMPLEMENTED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
+            let status =
+                if e.contains("not supported by mesolite yet") && !e.starts_with("operation") {
+                    StatusCode::NOT_IMPLEMENTED
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
             return http::error(status, e);
         }
     };
     let (now, wall) = now(&d);
-    let result = d.master.borrow_mut().handle_scheduler_call(now, wall, &framework_id, stream_token, core_call);
+    let result = d.master.borrow_mut().handle_scheduler_call(
+        now,
+        wall,
+        &framework_id,
+        stream_token,
+        core_call,
+    );
     d.drain();
     match result {
         Ok(()) => http::empty(StatusCode::ACCEPTED),
@@ -122,7 +152,10 @@ async fn scheduler(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body
 
 fn subscribe(d: &Rc<MasterDriver>, call: &v1::scheduler::Call) -> Response<Body> {
     let Some(sub) = call.subscribe.as_ref() else {
-        return http::error(StatusCode::BAD_REQUEST, "Missing required fields: subscribe");
+        return http::error(
+            StatusCode::BAD_REQUEST,
+            "Missing required fields: subscribe",
+        );
     };
     let spec = match convert::framework_from_v1(&sub.framework_info) {
         Ok(s) => s,
@@ -130,12 +163,18 @@ fn subscribe(d: &Rc<MasterDriver>, call: &v1::scheduler::Call) -> Response<Body>
     };
     if let (Some(a), Some(b)) = (&call.framework_id, &sub.framework_info.id) {
         if a.value != b.value {
-            return http::error(StatusCode::BAD_REQUEST, "'framework_id' differs from 'subscribe.framework_info.id'");
+            return http::error(
+                StatusCode::BAD_REQUEST,
+                "'framework_id' differs from 'subscribe.framework_info.id'",
+            );
         }
     }
     let (stream, rx, guard) = d.open_stream();
     let (now, wall) = now(d);
-    let result = d.master.borrow_mut().handle_subscribe(now, wall, stream, spec);
+    let result = d
+        .master
+        .borrow_mut()
+        .handle_subscribe(now, wall, stream, spec);
     match result {
         Ok(sub) => {
             d.drain();
@@ -158,7 +197,6 @@ fn subscribe(d: &Rc<MasterDriver>, call: &v1::scheduler::Call) -> Response<Body>
     }
 }
 
-
 async fn operator(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body> {
     let (parts, body) = match http::read_body(req).await {
         Ok(x) => x,
@@ -169,7 +207,12 @@ async fn operator(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body>
     }
     let call: v1::operator::Call = match from_json(&body) {
         Ok(c) => c,
-        Err(e) => return http::error(StatusCode::BAD_REQUEST, format!("Failed to parse body into Call: {e}")),
+        Err(e) => {
+            return http::error(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to parse body into Call: {e}"),
+            )
+        }
     };
     use v1::operator::{CallType as T, Response as R};
     let Some(kind) = call.kind else {
@@ -178,7 +221,10 @@ async fn operator(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body>
     let m = d.master.borrow();
     let needs_state = !matches!(kind, T::GetHealth | T::GetVersion);
     if needs_state && m.phase() != Phase::Leading {
-        return http::error(StatusCode::SERVICE_UNAVAILABLE, "Master has not finished recovery");
+        return http::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master has not finished recovery",
+        );
     }
     let resp = match kind {
         T::GetHealth => R::health(true),
@@ -196,7 +242,10 @@ async fn operator(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body>
         other => {
             return http::error(
                 StatusCode::NOT_IMPLEMENTED,
-                format!("call {} is not supported by mesolite yet", other.wire_name()),
+                format!(
+                    "call {} is not supported by mesolite yet",
+                    other.wire_name()
+                ),
             )
         }
     };
@@ -267,7 +316,11 @@ fn get_frameworks(m: &Master) -> v1::operator::GetFrameworks {
                 info.role = Some(f.spec.role.as_str().to_string());
                 info.hostname = f.spec.hostname.clone();
                 info.principal = f.spec.principal.clone();
-                let offers: Vec<v1::Offer> = m.offers().filter(|o| &o.framework_id == f.id).map(|o| convert::offer_to_v1(m, o)).collect();
+                let offers: Vec<v1::Offer> = m
+                    .offers()
+                    .filter(|o| &o.framework_id == f.id)
+                    .map(|o| convert::offer_to_v1(m, o))
+                    .collect();
                 v1::operator::Framework {
                     framework_info: info,
                     active: f.active,
@@ -293,7 +346,8 @@ fn task_to_v1(t: &TaskView<'_>) -> v1::Task {
         name: t.name.to_string(),
         task_id: v1::TaskId::new(t.task_id.as_str()),
         framework_id: v1::FrameworkId::new(t.framework_id.as_str()),
-        executor_id: (t.executor_id.as_str() != t.task_id.as_str()).then(|| v1::ExecutorId::new(t.executor_id.as_str())),
+        executor_id: (t.executor_id.as_str() != t.task_id.as_str())
+            .then(|| v1::ExecutorId::new(t.executor_id.as_str())),
         agent_id: v1::AgentId::new(t.agent_id.as_str()),
         state: t.state,
         resources: resources_to_v1(t.resources, None),
@@ -325,7 +379,10 @@ fn get_executors(m: &Master) -> v1::operator::GetExecutors {
         if t.executor_id.as_str() == t.task_id.as_str() {
             continue;
         }
-        if executors.iter().any(|e| e.executor_info.executor_id.value == t.executor_id.as_str() && e.agent_id.value == t.agent_id.as_str()) {
+        if executors.iter().any(|e| {
+            e.executor_info.executor_id.value == t.executor_id.as_str()
+                && e.agent_id.value == t.agent_id.as_str()
+        }) {
             continue;
         }
         executors.push(v1::operator::Executor {

@@ -80,7 +80,10 @@ async fn run(st: &mut RunState, seed: u64) -> End {
             }
         }
         if st.framework_id.is_none() && started.elapsed() > FIRST_CONTACT_TIMEOUT {
-            return End::Error(format!("no master answered within {} s: {last_error}", FIRST_CONTACT_TIMEOUT.as_secs()));
+            return End::Error(format!(
+                "no master answered within {} s: {last_error}",
+                FIRST_CONTACT_TIMEOUT.as_secs()
+            ));
         }
         master_index += 1;
         let delay = Duration::from_millis(rng.below(backoff.as_millis() as u64 + 1));
@@ -91,7 +94,10 @@ async fn run(st: &mut RunState, seed: u64) -> End {
 
 /// One subscription: runs until the task ends (Ok) or the connection drops (Err).
 async fn session(st: &mut RunState, master: &str) -> Result<End, ClientError> {
-    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into());
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".into());
     let mut info = json!({
         "user": user,
         "name": format!("mesolite run {}", st.cfg.name),
@@ -105,15 +111,26 @@ async fn session(st: &mut RunState, master: &str) -> Result<End, ClientError> {
         call["framework_id"] = json!({"value": id});
     }
     call["subscribe"]["framework_info"] = info;
-    let answer = client::request(master, Method::POST, "/api/v1/scheduler", Some(call.to_string()), &[]).await?;
+    let answer = client::request(
+        master,
+        Method::POST,
+        "/api/v1/scheduler",
+        Some(call.to_string()),
+        &[],
+    )
+    .await?;
     if answer.status != StatusCode::OK {
         let status = answer.status;
         let body = client::read_all(answer.body).await.unwrap_or_default();
         let text = String::from_utf8_lossy(&body).trim().to_string();
         if status == StatusCode::BAD_REQUEST {
-            return Ok(End::Error(format!("the master refused the subscription: {text}")));
+            return Ok(End::Error(format!(
+                "the master refused the subscription: {text}"
+            )));
         }
-        return Err(ClientError::Http(format!("SUBSCRIBE answered {status}: {text}")));
+        return Err(ClientError::Http(format!(
+            "SUBSCRIBE answered {status}: {text}"
+        )));
     }
     st.stream_id = answer
         .headers
@@ -131,18 +148,33 @@ async fn session(st: &mut RunState, master: &str) -> Result<End, ClientError> {
             return Ok(end);
         }
     }
-    Err(ClientError::Stream("the master closed the event stream".into()))
+    Err(ClientError::Stream(
+        "the master closed the event stream".into(),
+    ))
 }
 
 async fn call(st: &RunState, master: &str, body: serde_json::Value) -> Result<(), ClientError> {
-    let (status, text) = client::post_json(master, "/api/v1/scheduler", body.to_string(), &[("Mesos-Stream-Id", st.stream_id.clone())]).await?;
+    let (status, text) = client::post_json(
+        master,
+        "/api/v1/scheduler",
+        body.to_string(),
+        &[("Mesos-Stream-Id", st.stream_id.clone())],
+    )
+    .await?;
     if status != StatusCode::ACCEPTED {
-        return Err(ClientError::Http(format!("call answered {status}: {}", String::from_utf8_lossy(&text).trim())));
+        return Err(ClientError::Http(format!(
+            "call answered {status}: {}",
+            String::from_utf8_lossy(&text).trim()
+        )));
     }
     Ok(())
 }
 
-async fn handle_event(st: &mut RunState, master: &str, event: v1::scheduler::Event) -> Result<Option<End>, ClientError> {
+async fn handle_event(
+    st: &mut RunState,
+    master: &str,
+    event: v1::scheduler::Event,
+) -> Result<Option<End>, ClientError> {
     use v1::scheduler::EventType as E;
     match event.kind {
         Some(E::Subscribed) => {
@@ -186,11 +218,19 @@ fn scalar(offer: &v1::Offer, name: &str) -> f64 {
         .sum()
 }
 
-async fn handle_offers(st: &mut RunState, master: &str, offers: Vec<v1::Offer>) -> Result<(), ClientError> {
+async fn handle_offers(
+    st: &mut RunState,
+    master: &str,
+    offers: Vec<v1::Offer>,
+) -> Result<(), ClientError> {
     let fid = st.framework_id.clone().unwrap_or_default();
     let (cpus, mem) = (st.cfg.cpus.as_f64(), st.cfg.mem_mb.as_f64());
     let fits = |o: &v1::Offer| scalar(o, "cpus") + 1e-9 >= cpus && scalar(o, "mem") + 1e-9 >= mem;
-    let chosen = if st.launched { None } else { offers.iter().position(fits) };
+    let chosen = if st.launched {
+        None
+    } else {
+        offers.iter().position(fits)
+    };
     for (i, offer) in offers.iter().enumerate() {
         if Some(i) == chosen {
             continue;
@@ -201,7 +241,10 @@ async fn handle_offers(st: &mut RunState, master: &str, offers: Vec<v1::Offer>) 
     }
     let Some(i) = chosen else {
         if !st.launched && !st.waiting_said {
-            eprintln!("mesolite run: waiting for an offer with cpus:{} and mem:{}", st.cfg.cpus, st.cfg.mem_mb);
+            eprintln!(
+                "mesolite run: waiting for an offer with cpus:{} and mem:{}",
+                st.cfg.cpus, st.cfg.mem_mb
+            );
             st.waiting_said = true;
         }
         return Ok(());
@@ -227,27 +270,50 @@ async fn handle_offers(st: &mut RunState, master: &str, offers: Vec<v1::Offer>) 
         "accept": {"offer_ids": [{"value": offer.id.value}], "operations": [{"type": "LAUNCH", "launch": {"task_infos": [task]}}], "filters": {"refuse_seconds": 5.0}},
     });
     let addr = offer.url.as_ref().map(|u| {
-        let ip = u.address.ip.clone().or_else(|| u.address.hostname.clone()).unwrap_or_default();
-        (format!("{ip}:{}", u.address.port), u.path.clone().unwrap_or_default())
+        let ip = u
+            .address
+            .ip
+            .clone()
+            .or_else(|| u.address.hostname.clone())
+            .unwrap_or_default();
+        (
+            format!("{ip}:{}", u.address.port),
+            u.path.clone().unwrap_or_default(),
+        )
     });
     if let Some((addr, path)) = addr {
         st.agent = Some((offer.agent_id.value.clone(), addr, path));
     }
     call(st, master, accept).await?;
     st.launched = true;
-    eprintln!("mesolite run: launching task {} on agent {} ({})", st.task_id, offer.agent_id.value, offer.hostname);
+    eprintln!(
+        "mesolite run: launching task {} on agent {} ({})",
+        st.task_id, offer.agent_id.value, offer.hostname
+    );
     Ok(())
 }
 
-async fn handle_update(st: &mut RunState, master: &str, status: v1::TaskStatus) -> Result<Option<End>, ClientError> {
+async fn handle_update(
+    st: &mut RunState,
+    master: &str,
+    status: v1::TaskStatus,
+) -> Result<Option<End>, ClientError> {
     if status.task_id.value != st.task_id {
         return Ok(None);
     }
     let fid = st.framework_id.clone().unwrap_or_default();
     if st.last_state != Some(status.state) {
         st.last_state = Some(status.state);
-        let msg = status.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-        eprintln!("mesolite run: task {} {}{msg}", st.task_id, status.state.wire_name());
+        let msg = status
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        eprintln!(
+            "mesolite run: task {} {}{msg}",
+            st.task_id,
+            status.state.wire_name()
+        );
     }
     if let (Some(uuid), Some(agent)) = (&status.uuid, &status.agent_id) {
         call(st, master, json!({"framework_id": {"value": fid}, "type": "ACKNOWLEDGE", "acknowledge": {"agent_id": {"value": agent.value}, "task_id": {"value": st.task_id}, "uuid": v1::base64::encode(&uuid.0)}})).await?;
@@ -256,7 +322,12 @@ async fn handle_update(st: &mut RunState, master: &str, status: v1::TaskStatus) 
         return Ok(None);
     }
     print_sandbox(st).await;
-    let _ = call(st, master, json!({"framework_id": {"value": fid}, "type": "TEARDOWN"})).await;
+    let _ = call(
+        st,
+        master,
+        json!({"framework_id": {"value": fid}, "type": "TEARDOWN"}),
+    )
+    .await;
     Ok(Some(End::Task(status.state)))
 }
 
@@ -266,15 +337,25 @@ async fn print_sandbox(st: &RunState) {
         return;
     };
     for (name, to_stderr) in [("stdout", false), ("stderr", true)] {
-        let path = format!("slaves/{agent_id}/frameworks/{fid}/executors/{}/runs/latest/{name}", st.task_id);
+        let path = format!(
+            "slaves/{agent_id}/frameworks/{fid}/executors/{}/runs/latest/{name}",
+            st.task_id
+        );
         let mut offset = 0u64;
         loop {
-            let url = format!("{prefix}/files/read?path={}&offset={offset}", encode_query(&path));
-            let Ok((status, body)) = client::get(addr, &url).await else { break };
+            let url = format!(
+                "{prefix}/files/read?path={}&offset={offset}",
+                encode_query(&path)
+            );
+            let Ok((status, body)) = client::get(addr, &url).await else {
+                break;
+            };
             if status != StatusCode::OK {
                 break;
             }
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else { break };
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                break;
+            };
             let data = v["data"].as_str().unwrap_or_default();
             if data.is_empty() {
                 break;

@@ -6,7 +6,9 @@ use crate::agent_driver::{self, AgentDriver};
 use crate::http::{self, Handler};
 use crate::master_driver::{self, log, MasterDriver};
 use crate::{agent_http, master_http, MainError};
-use mesolite_config::{AgentConfig as AgentFlags, MasterConfig as MasterFlags, StandaloneConfig, WorkDirLock};
+use mesolite_config::{
+    AgentConfig as AgentFlags, MasterConfig as MasterFlags, StandaloneConfig, WorkDirLock,
+};
 use mesolite_core::agent::{Agent, AgentConfig};
 use mesolite_core::master::{Master, MasterConfig};
 use mesolite_core::resources::Resources;
@@ -29,7 +31,13 @@ enum Internal {
 /// The address others use to reach a listener: the explicit advertise IP, else the listen IP,
 /// else (for 0.0.0.0) the address of the default route's interface. Never 0.0.0.0.
 fn advertised(listen: SocketAddr, advertise: Option<IpAddr>) -> IpAddr {
-    advertise.unwrap_or_else(|| if listen.ip().is_unspecified() { host::advertise_ip() } else { listen.ip() })
+    advertise.unwrap_or_else(|| {
+        if listen.ip().is_unspecified() {
+            host::advertise_ip()
+        } else {
+            listen.ip()
+        }
+    })
 }
 
 fn lock(dir: &Path) -> Result<WorkDirLock, MainError> {
@@ -42,22 +50,28 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, MainError> {
         .map_err(|e| MainError::Startup(format!("--listen {addr}: cannot listen: {e}")))
 }
 
-/// Builds a master over the registry in `dir`, refusing to start on a corrupt registry.
-fn start_master(
-    dir: &Path,
+/// What a master in this process is started with.
+struct MasterSetup<'a> {
+    dir: &'a Path,
     listen: SocketAddr,
     ip: IpAddr,
     hostname: String,
     allocation_interval: mesolite_core::time::Duration,
     max_agents: u32,
     max_frameworks: u32,
+}
+
+/// Builds a master over the registry in `dir`, refusing to start on a corrupt registry.
+fn start_master(
+    m: MasterSetup<'_>,
     clock: Clock,
 ) -> Result<(Rc<MasterDriver>, master_driver::MasterTasks, store::Store), MainError> {
-    let (st, registry) = store::Store::open(&store::registry_dir(dir)).map_err(|e| MainError::Startup(e.to_string()))?;
-    let mut cfg = MasterConfig::new(hostname, ip.to_string(), listen.port(), random_seed());
-    cfg.allocation_interval = allocation_interval;
-    cfg.max_agents = max_agents;
-    cfg.max_frameworks = max_frameworks;
+    let (st, registry) = store::Store::open(&store::registry_dir(m.dir))
+        .map_err(|e| MainError::Startup(e.to_string()))?;
+    let mut cfg = MasterConfig::new(m.hostname, m.ip.to_string(), m.listen.port(), random_seed());
+    cfg.allocation_interval = m.allocation_interval;
+    cfg.max_agents = m.max_agents;
+    cfg.max_frameworks = m.max_frameworks;
     let entries = st.entries_since_snapshot();
     let mut master = Master::new(cfg, registry, clock.now(), clock.wall());
     master.set_log_entries_since_snapshot(entries);
@@ -65,22 +79,39 @@ fn start_master(
     Ok((d, tasks, st))
 }
 
-fn start_agent(
-    dir: &Path,
+/// What an agent in this process is started with.
+struct AgentSetup<'a> {
+    dir: &'a Path,
     master: String,
     ip: IpAddr,
     port: u16,
     hostname: String,
-    resources: Option<&Resources>,
+    resources: Option<&'a Resources>,
     attributes: Vec<(String, String)>,
     grace: mesolite_core::time::Duration,
+}
+
+fn start_agent(
+    a: AgentSetup<'_>,
     clock: Clock,
 ) -> Result<(Rc<AgentDriver>, agent_driver::AgentTasks), MainError> {
+    let AgentSetup {
+        dir,
+        master,
+        ip,
+        port,
+        hostname,
+        resources,
+        attributes,
+        grace,
+    } = a;
     let resources = match resources {
         Some(r) => r.clone(),
         None => {
             let text = host::detect_resources(dir);
-            Resources::parse(&text).map_err(|e| MainError::Startup(format!("detected resources '{text}' are invalid: {e}")))?
+            Resources::parse(&text).map_err(|e| {
+                MainError::Startup(format!("detected resources '{text}' are invalid: {e}"))
+            })?
         }
     };
     let info = AgentInfo {
@@ -95,11 +126,22 @@ fn start_agent(
     cfg.executor_shutdown_grace = grace;
     let agent = Agent::new(cfg, clock.now());
     let endpoint = SocketAddr::new(ip, port).to_string();
-    Ok(AgentDriver::new(agent, clock, dir.to_path_buf(), master, endpoint))
+    Ok(AgentDriver::new(
+        agent,
+        clock,
+        dir.to_path_buf(),
+        master,
+        endpoint,
+    ))
 }
 
 /// Accepts connections forever, routing each by what it speaks.
-async fn accept_loop(ex: Rc<smol::LocalExecutor<'static>>, listener: TcpListener, internal: Internal, handler: Handler) {
+async fn accept_loop(
+    ex: Rc<smol::LocalExecutor<'static>>,
+    listener: TcpListener,
+    internal: Internal,
+    handler: Handler,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -123,10 +165,15 @@ async fn route(mut stream: TcpStream, internal: Internal, handler: Handler) {
                     master_driver::serve_agent(d, stream).await;
                 }
             }
-            Internal::Refuse => log("refusing an internal-protocol connection: this process is not a master"),
+            Internal::Refuse => {
+                log("refusing an internal-protocol connection: this process is not a master")
+            }
         },
         Ok(Sniffed::WrongVersion(v)) => {
-            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            let peer = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             log(&format!(
                 "refusing {peer}: it speaks internal protocol version {v}, this mesolite speaks {}",
                 mesolite_core::wire::PROTOCOL_VERSION
@@ -142,7 +189,8 @@ fn run_until_signal(
     ex: Rc<smol::LocalExecutor<'static>>,
     fatal: Option<smol::channel::Receiver<String>>,
 ) -> Result<(), MainError> {
-    let mut signals = Signals::new(&[SignalKind::Term, SignalKind::Int]).map_err(|e| MainError::Startup(format!("cannot install signal handlers: {e}")))?;
+    let mut signals = Signals::new(&[SignalKind::Term, SignalKind::Int])
+        .map_err(|e| MainError::Startup(format!("cannot install signal handlers: {e}")))?;
     smol::block_on(ex.run(async {
         let sig = async {
             let s = signals.next().await;
@@ -159,7 +207,9 @@ fn run_until_signal(
         };
         match smol::future::or(sig, fatal).await {
             Ok(name) => {
-                log(&format!("received {name}; exiting (tasks keep running under their executors)"));
+                log(&format!(
+                    "received {name}; exiting (tasks keep running under their executors)"
+                ));
                 Ok(())
             }
             Err(e) => Err(e),
@@ -171,31 +221,57 @@ pub fn run_master(flags: MasterFlags) -> Result<(), MainError> {
     let _lock = lock(flags.work_dir.path())?;
     let clock = Clock::new();
     let ip = advertised(flags.listen, flags.advertise_ip);
-    let hostname = flags.hostname.map(|h| h.to_string()).unwrap_or_else(host::hostname);
+    let hostname = flags
+        .hostname
+        .map(|h| h.to_string())
+        .unwrap_or_else(host::hostname);
     let (d, tasks, st) = start_master(
-        flags.work_dir.path(),
-        flags.listen,
-        ip,
-        hostname,
-        flags.allocation_interval,
-        flags.max_agents,
-        flags.max_frameworks,
+        MasterSetup {
+            dir: flags.work_dir.path(),
+            listen: flags.listen,
+            ip,
+            hostname,
+            allocation_interval: flags.allocation_interval,
+            max_agents: flags.max_agents,
+            max_frameworks: flags.max_frameworks,
+        },
         clock,
     )?;
     let ex = Rc::new(smol::LocalExecutor::new());
     let listener = smol::block_on(bind(flags.listen))?;
-    log(&format!("mesolite master {} listening on {}", env!("CARGO_PKG_VERSION"), flags.listen));
+    log(&format!(
+        "mesolite master {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        flags.listen
+    ));
     let fatal = tasks.fatal.clone();
     spawn_master_tasks(&ex, &d, tasks, st);
     let handler = master_http::handler(d.clone(), None);
-    ex.spawn(accept_loop(ex.clone(), listener, Internal::Master(d), handler)).detach();
+    ex.spawn(accept_loop(
+        ex.clone(),
+        listener,
+        Internal::Master(d),
+        handler,
+    ))
+    .detach();
     run_until_signal(ex, Some(fatal))
 }
 
-fn spawn_master_tasks(ex: &Rc<smol::LocalExecutor<'static>>, d: &Rc<MasterDriver>, tasks: master_driver::MasterTasks, st: store::Store) {
-    ex.spawn(master_driver::timer_task(d.clone(), tasks.timer_wake)).detach();
-    ex.spawn(master_driver::store_task(d.clone(), st, tasks.store_wake)).detach();
-    ex.spawn(master_driver::closed_streams_task(d.clone(), tasks.closed_streams)).detach();
+fn spawn_master_tasks(
+    ex: &Rc<smol::LocalExecutor<'static>>,
+    d: &Rc<MasterDriver>,
+    tasks: master_driver::MasterTasks,
+    st: store::Store,
+) {
+    ex.spawn(master_driver::timer_task(d.clone(), tasks.timer_wake))
+        .detach();
+    ex.spawn(master_driver::store_task(d.clone(), st, tasks.store_wake))
+        .detach();
+    ex.spawn(master_driver::closed_streams_task(
+        d.clone(),
+        tasks.closed_streams,
+    ))
+    .detach();
     d.become_leader();
 }
 
@@ -203,17 +279,27 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
     let _lock = lock(flags.work_dir.path())?;
     let clock = Clock::new();
     let ip = advertised(flags.listen, flags.advertise_ip);
-    let hostname = flags.hostname.map(|h| h.to_string()).unwrap_or_else(host::hostname);
-    let attributes = flags.attributes.as_slice().iter().map(|a| (a.name().to_string(), a.value_text())).collect();
+    let hostname = flags
+        .hostname
+        .map(|h| h.to_string())
+        .unwrap_or_else(host::hostname);
+    let attributes = flags
+        .attributes
+        .as_slice()
+        .iter()
+        .map(|a| (a.name().to_string(), a.value_text()))
+        .collect();
     let (d, tasks) = start_agent(
-        flags.work_dir.path(),
-        flags.master.to_string(),
-        ip,
-        flags.listen.port(),
-        hostname,
-        flags.resources.as_ref().map(|r| r.resources()),
-        attributes,
-        flags.executor_shutdown_grace_period,
+        AgentSetup {
+            dir: flags.work_dir.path(),
+            master: flags.master.to_string(),
+            ip,
+            port: flags.listen.port(),
+            hostname,
+            resources: flags.resources.as_ref().map(|r| r.resources()),
+            attributes,
+            grace: flags.executor_shutdown_grace_period,
+        },
         clock,
     )?;
     let ex = Rc::new(smol::LocalExecutor::new());
@@ -226,7 +312,8 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
     ));
     agent_driver::spawn_tasks(&ex, &d, tasks);
     let handler = agent_http::handler(d, "");
-    ex.spawn(accept_loop(ex.clone(), listener, Internal::Refuse, handler)).detach();
+    ex.spawn(accept_loop(ex.clone(), listener, Internal::Refuse, handler))
+        .detach();
     run_until_signal(ex, None)
 }
 
@@ -238,28 +325,33 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
     let master_dir = root.join("master");
     let agent_dir = root.join("agent");
     for dir in [&master_dir, &agent_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| MainError::Startup(format!("--work-dir {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| MainError::Startup(format!("--work-dir {}: {e}", dir.display())))?;
     }
     let (md, tasks, st) = start_master(
-        &master_dir,
-        flags.listen,
-        ip,
-        host::hostname(),
-        flags.allocation_interval,
-        flags.max_agents,
-        flags.max_frameworks,
+        MasterSetup {
+            dir: &master_dir,
+            listen: flags.listen,
+            ip,
+            hostname: host::hostname(),
+            allocation_interval: flags.allocation_interval,
+            max_agents: flags.max_agents,
+            max_frameworks: flags.max_frameworks,
+        },
         clock,
     )?;
     let master_addr = SocketAddr::new(ip, flags.listen.port()).to_string();
     let (ad, agent_tasks) = start_agent(
-        &agent_dir,
-        master_addr,
-        ip,
-        flags.listen.port(),
-        host::hostname(),
-        flags.resources.as_ref().map(|r| r.resources()),
-        Vec::new(),
-        mesolite_core::time::Duration::from_secs(5),
+        AgentSetup {
+            dir: &agent_dir,
+            master: master_addr,
+            ip,
+            port: flags.listen.port(),
+            hostname: host::hostname(),
+            resources: flags.resources.as_ref().map(|r| r.resources()),
+            attributes: Vec::new(),
+            grace: mesolite_core::time::Duration::from_secs(5),
+        },
         clock,
     )?;
     let ex = Rc::new(smol::LocalExecutor::new());
@@ -274,6 +366,12 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
     agent_driver::spawn_tasks(&ex, &ad, agent_tasks);
     let agent_handler = agent_http::handler(ad, "/slave(1)");
     let handler = master_http::handler(md.clone(), Some(agent_handler));
-    ex.spawn(accept_loop(ex.clone(), listener, Internal::Master(md), handler)).detach();
+    ex.spawn(accept_loop(
+        ex.clone(),
+        listener,
+        Internal::Master(md),
+        handler,
+    ))
+    .detach();
     run_until_signal(ex, Some(fatal))
 }

@@ -71,16 +71,28 @@ string_id!(
 /// and no `/` or `..` (ids become path components of the sandbox).
 pub fn validate_id(kind: &'static str, s: &str) -> Result<(), IdError> {
     if s.is_empty() {
-        return Err(IdError { kind, problem: "is empty" });
+        return Err(IdError {
+            kind,
+            problem: "is empty",
+        });
     }
     if s.len() > MAX_ID_LEN {
-        return Err(IdError { kind, problem: "is longer than 255 bytes" });
+        return Err(IdError {
+            kind,
+            problem: "is longer than 255 bytes",
+        });
     }
     if s == "." || s == ".." || s.contains('/') || s.contains('\0') {
-        return Err(IdError { kind, problem: "contains '/', NUL or is '.'/'..'" });
+        return Err(IdError {
+            kind,
+            problem: "contains '/', NUL or is '.'/'..'",
+        });
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(IdError { kind, problem: "contains control characters" });
+        return Err(IdError {
+            kind,
+            problem: "contains control characters",
+        });
     }
     Ok(())
 }

@@ -7,13 +7,13 @@
 
 extern crate alloc;
 
-pub mod time;
-pub mod rng;
-pub mod ids;
-pub mod task_state;
-pub mod resources;
-pub mod wire;
-pub mod registry;
-pub mod allocator;
-pub mod master;
 pub mod agent;
+pub mod allocator;
+pub mod ids;
+pub mod master;
+pub mod registry;
+pub mod resources;
+pub mod rng;
+pub mod task_state;
+pub mod time;
+pub mod wire;

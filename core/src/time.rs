@@ -6,7 +6,9 @@ use core::ops::{Add, Sub};
 use serde::{Deserialize, Serialize};
 
 /// A span of time with millisecond resolution.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Duration(u64);
 
 impl Duration {
@@ -62,7 +64,9 @@ impl Duration {
 }
 
 /// A point on a monotonic clock, in milliseconds since an arbitrary origin chosen by the driver.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Instant(u64);
 
 impl Instant {
@@ -102,7 +106,9 @@ impl Add for Duration {
 
 /// Wall-clock time (nanoseconds since the Unix epoch), used only for fields reported to users
 /// (`TaskStatus.timestamp`, `registered_time`); never for timers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct WallTime {
     pub unix_nanos: u64,
 }
@@ -121,7 +127,10 @@ mod tests {
     fn float_seconds_from_network_are_sanitized() {
         assert_eq!(Duration::try_from_secs_f64(f64::NAN), None);
         assert_eq!(Duration::try_from_secs_f64(-1.0), None);
-        assert_eq!(Duration::try_from_secs_f64(5.0), Some(Duration::from_secs(5)));
+        assert_eq!(
+            Duration::try_from_secs_f64(5.0),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(Duration::try_from_secs_f64(1e300), Some(Duration::MAX));
     }
 

@@ -95,7 +95,7 @@ impl FrameReader {
     /// The next message; `Ok(None)` at a clean end of stream.
     pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, NetError> {
         loop {
-            if let Some(msg) = self.decoder.next().map_err(NetError::Frame)? {
+            if let Some(msg) = self.decoder.next_message().map_err(NetError::Frame)? {
                 return Ok(Some(msg));
             }
             let n = self.stream.read(&mut self.buf).await?;
@@ -108,7 +108,11 @@ impl FrameReader {
 }
 
 /// Writes one framed message.
-pub async fn write_message<T: Serialize>(stream: &mut TcpStream, msg: &T, scratch: &mut Vec<u8>) -> Result<(), NetError> {
+pub async fn write_message<T: Serialize>(
+    stream: &mut TcpStream,
+    msg: &T,
+    scratch: &mut Vec<u8>,
+) -> Result<(), NetError> {
     scratch.clear();
     wire::encode_frame(msg, scratch).map_err(NetError::Frame)?;
     stream.write_all(scratch).await?;
@@ -129,7 +133,9 @@ mod tests {
             let client = smol::spawn(async move {
                 let mut s = connect_internal(&a2).await.unwrap();
                 let mut scratch = Vec::new();
-                write_message(&mut s, &AgentToMaster::Pong { seq: 3 }, &mut scratch).await.unwrap();
+                write_message(&mut s, &AgentToMaster::Pong { seq: 3 }, &mut scratch)
+                    .await
+                    .unwrap();
                 let mut r = FrameReader::new(s);
                 r.next::<MasterToAgent>().await.unwrap()
             });
@@ -137,8 +143,13 @@ mod tests {
             assert_eq!(sniff(&s).await.unwrap(), Sniffed::Internal);
             skip_preamble(&mut s).await.unwrap();
             let mut reader = FrameReader::new(s.clone());
-            assert_eq!(reader.next::<AgentToMaster>().await.unwrap(), Some(AgentToMaster::Pong { seq: 3 }));
-            write_message(&mut s, &MasterToAgent::Ping { seq: 4 }, &mut Vec::new()).await.unwrap();
+            assert_eq!(
+                reader.next::<AgentToMaster>().await.unwrap(),
+                Some(AgentToMaster::Pong { seq: 3 })
+            );
+            write_message(&mut s, &MasterToAgent::Ping { seq: 4 }, &mut Vec::new())
+                .await
+                .unwrap();
             assert_eq!(client.await, Some(MasterToAgent::Ping { seq: 4 }));
 
             let http = smol::spawn({
@@ -166,14 +177,19 @@ mod tests {
             let addr = listener.local_addr().unwrap().to_string();
             let client = smol::spawn(async move {
                 let mut s = connect_internal(&addr).await.unwrap();
-                s.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]).await.unwrap();
+                s.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3])
+                    .await
+                    .unwrap();
                 s
             });
             let (mut s, _) = listener.accept().await.unwrap();
             skip_preamble(&mut s).await.unwrap();
             let _keep = client.await;
             let mut r = FrameReader::new(s);
-            assert!(matches!(r.next::<AgentToMaster>().await, Err(NetError::Frame(FrameError::TooLarge(_)))));
+            assert!(matches!(
+                r.next::<AgentToMaster>().await,
+                Err(NetError::Frame(FrameError::TooLarge(_)))
+            ));
         });
     }
 }

@@ -51,7 +51,7 @@ pub(crate) fn run_executor(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
 
 /// The `mesolite executor` subcommand: configuration from the process environment; exit code 0
 /// when the task's terminal update was acknowledged, 1 otherwise.
-pub(crate) fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let result = ExecutorEnv::from_vars(std::env::vars())
         .map_err(ExecutorError::Env)
         .and_then(run_executor);

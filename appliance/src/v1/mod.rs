@@ -20,9 +20,9 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use ascii_json::to_ascii_json;
+pub use ascii_json::{to_ascii_json, try_to_ascii_json};
 pub use cluster::*;
 pub use common::*;
-pub use resources::{resources_from_v1, resources_to_v1};
+pub use resources::{resources_from_v1, resources_to_v1, ResourcesFromV1Error};
 pub use task::*;
-pub use wire::{from_json, Bytes, WireEnum};
+pub use wire::{from_json, Bytes, Empty, ParseError, RawMessage, WireEnum};

@@ -6,9 +6,10 @@ use crate::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::task_state::TaskState;
 use crate::time::{Duration, Instant, WallTime};
 use crate::wire::{
-    executor_dir, sandbox_path, AgentToMaster, FrameworkRecord, StatusReason, StatusSource, StatusUpdate, TaskReport,
-    TaskSpec, TaskStatus,
+    executor_dir, sandbox_path, AgentToMaster, FrameworkRecord, StatusReason, StatusSource,
+    StatusUpdate, TaskReport, TaskSpec, TaskStatus,
 };
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -23,9 +24,15 @@ pub enum ExecutorEvent {
         agent_id: Option<crate::ids::AgentId>,
         container_id: ContainerId,
     },
-    Launch(TaskSpec),
-    Kill { task_id: TaskId, grace: Option<Duration> },
-    Acknowledged { task_id: TaskId, uuid: [u8; 16] },
+    Launch(Box<TaskSpec>),
+    Kill {
+        task_id: TaskId,
+        grace: Option<Duration>,
+    },
+    Acknowledged {
+        task_id: TaskId,
+        uuid: [u8; 16],
+    },
     Shutdown,
 }
 
@@ -97,13 +104,21 @@ impl fmt::Display for ExecutorCallError {
             ExecutorCallError::StagingFromExecutor => "executors must not send TASK_STAGING",
             ExecutorCallError::MissingUuid => "status update has no uuid",
             ExecutorCallError::NotSubscribed => "executor is not subscribed",
-            ExecutorCallError::QueueFull => "too many unacknowledged status updates for this task; retry later",
+            ExecutorCallError::QueueFull => {
+                "too many unacknowledged status updates for this task; retry later"
+            }
         })
     }
 }
 
 impl Agent {
-    pub(super) fn run_task(&mut self, now: Instant, wall: WallTime, framework: FrameworkRecord, task: TaskSpec) {
+    pub(super) fn run_task(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework: FrameworkRecord,
+        task: TaskSpec,
+    ) {
         let Some(agent_id) = self.id.clone() else {
             return;
         };
@@ -113,15 +128,25 @@ impl Agent {
         if let Some(exec) = self.executors.get_mut(&key) {
             match (exec.state, exec.stream) {
                 (ExecutorState::Running, Some(stream)) => {
-                    exec.launched.insert(task.task_id.clone(), (task.clone(), TaskState::Staging));
+                    exec.launched
+                        .insert(task.task_id.clone(), (task.clone(), TaskState::Staging));
                     self.outputs.push_back(AgentOutput::ToExecutor {
                         stream,
-                        event: ExecutorEvent::Launch(task),
+                        event: ExecutorEvent::Launch(Box::new(task)),
                     });
                 }
-                (ExecutorState::Launching { .. }, _) | (ExecutorState::Running, None) => exec.queued.push(task),
+                (ExecutorState::Launching { .. }, _) | (ExecutorState::Running, None) => {
+                    exec.queued.push(task)
+                }
                 _ => {
-                    let status = self.agent_status(&task.task_id, TaskState::Lost, StatusReason::ExecutorTerminated, "executor is terminating", &key.1, wall);
+                    let status = self.agent_status(
+                        &task.task_id,
+                        TaskState::Lost,
+                        StatusReason::ExecutorTerminated,
+                        "executor is terminating",
+                        &key.1,
+                        wall,
+                    );
                     self.queue_update(now, fid, status);
                 }
             }
@@ -138,7 +163,10 @@ impl Agent {
             (String::from("MESOS_AGENT_ID"), agent_id.to_string()),
             (String::from("MESOS_SLAVE_ID"), agent_id.to_string()),
             (String::from("MESOS_CONTAINER_ID"), container_id.to_string()),
-            (String::from("MESOS_CHECKPOINT"), String::from(if checkpoint { "1" } else { "0" })),
+            (
+                String::from("MESOS_CHECKPOINT"),
+                String::from(if checkpoint { "1" } else { "0" })
+            ),
             (
                 String::from("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"),
                 alloc::format!("{}secs", self.cfg.executor_shutdown_grace.as_secs()),
@@ -193,21 +221,33 @@ impl Agent {
         executor_id: &ExecutorId,
     ) -> Result<(), ExecutorCallError> {
         let key = (framework_id.clone(), executor_id.clone());
-        let framework = self.frameworks.get(framework_id).cloned().ok_or(ExecutorCallError::UnknownExecutor)?;
+        let framework = self
+            .frameworks
+            .get(framework_id)
+            .cloned()
+            .ok_or(ExecutorCallError::UnknownExecutor)?;
         let agent_id = self.id.clone();
-        let exec = self.executors.get_mut(&key).ok_or(ExecutorCallError::UnknownExecutor)?;
-        if matches!(exec.state, ExecutorState::Terminated | ExecutorState::Terminating { .. }) {
+        let exec = self
+            .executors
+            .get_mut(&key)
+            .ok_or(ExecutorCallError::UnknownExecutor)?;
+        if matches!(
+            exec.state,
+            ExecutorState::Terminated | ExecutorState::Terminating { .. }
+        ) {
             return Err(ExecutorCallError::UnknownExecutor);
         }
         if let Some(old) = exec.stream.replace(stream) {
             self.streams.remove(&old);
-            self.outputs.push_back(AgentOutput::CloseExecutorStream { stream: old });
+            self.outputs
+                .push_back(AgentOutput::CloseExecutorStream { stream: old });
         }
         exec.state = ExecutorState::Running;
         let container_id = exec.container_id.clone();
         let queued = core::mem::take(&mut exec.queued);
         for t in &queued {
-            exec.launched.insert(t.task_id.clone(), (t.clone(), TaskState::Staging));
+            exec.launched
+                .insert(t.task_id.clone(), (t.clone(), TaskState::Staging));
         }
         self.streams.insert(stream, key);
         self.outputs.push_back(AgentOutput::ToExecutor {
@@ -222,7 +262,7 @@ impl Agent {
         for t in queued {
             self.outputs.push_back(AgentOutput::ToExecutor {
                 stream,
-                event: ExecutorEvent::Launch(t),
+                event: ExecutorEvent::Launch(Box::new(t)),
             });
         }
         Ok(())
@@ -249,13 +289,19 @@ impl Agent {
         mut status: TaskStatus,
     ) -> Result<(), ExecutorCallError> {
         let key = (framework_id.clone(), executor_id.clone());
-        let exec = self.executors.get_mut(&key).ok_or(ExecutorCallError::UnknownExecutor)?;
+        let exec = self
+            .executors
+            .get_mut(&key)
+            .ok_or(ExecutorCallError::UnknownExecutor)?;
         let stream = exec.stream.ok_or(ExecutorCallError::NotSubscribed)?;
         if status.state == TaskState::Staging {
             return Err(ExecutorCallError::StagingFromExecutor);
         }
         let uuid = status.uuid.ok_or(ExecutorCallError::MissingUuid)?;
-        let entry = exec.launched.get_mut(&status.task_id).ok_or(ExecutorCallError::UnknownTask)?;
+        let entry = exec
+            .launched
+            .get_mut(&status.task_id)
+            .ok_or(ExecutorCallError::UnknownTask)?;
         entry.1 = status.state;
         status.agent_id = self.id.clone();
         status.executor_id = Some(executor_id.clone());
@@ -271,7 +317,8 @@ impl Agent {
         };
         match self.updates.push(now, self.cfg.status_retry_min, update) {
             Ok(Some(send)) if self.link == super::MasterLink::Registered => {
-                self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
+                self.outputs
+                    .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
             }
             Ok(_) => {}
             Err(_) => return Err(ExecutorCallError::QueueFull),
@@ -284,7 +331,13 @@ impl Agent {
     }
 
     /// The executor's process (its container) ended with `wait_status`.
-    pub fn handle_container_exited(&mut self, now: Instant, wall: WallTime, container_id: &ContainerId, wait_status: i32) {
+    pub fn handle_container_exited(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        container_id: &ContainerId,
+        wait_status: i32,
+    ) {
         let Some(key) = self.containers.remove(container_id) else {
             return;
         };
@@ -294,13 +347,15 @@ impl Agent {
         exec.state = ExecutorState::Terminated;
         if let Some(stream) = exec.stream.take() {
             self.streams.remove(&stream);
-            self.outputs.push_back(AgentOutput::CloseExecutorStream { stream });
+            self.outputs
+                .push_back(AgentOutput::CloseExecutorStream { stream });
         }
         let mut unfinished: Vec<(TaskId, bool)> = Vec::new();
         let queued: Vec<TaskSpec> = exec.queued.drain(..).collect();
         for t in queued {
             unfinished.push((t.task_id.clone(), exec.killing.contains(&t.task_id)));
-            exec.launched.insert(t.task_id.clone(), (t, TaskState::Staging));
+            exec.launched
+                .insert(t.task_id.clone(), (t, TaskState::Staging));
         }
         for (id, (_, state)) in exec.launched.iter() {
             if !state.is_terminal() {
@@ -311,9 +366,19 @@ impl Agent {
             let (state, message) = if killed {
                 (TaskState::Killed, "task killed; executor exited")
             } else {
-                (TaskState::Failed, "executor exited before the task finished")
+                (
+                    TaskState::Failed,
+                    "executor exited before the task finished",
+                )
             };
-            let status = self.agent_status(&task_id, state, StatusReason::ExecutorTerminated, message, &key.1, wall);
+            let status = self.agent_status(
+                &task_id,
+                state,
+                StatusReason::ExecutorTerminated,
+                message,
+                &key.1,
+                wall,
+            );
             if let Some(exec) = self.executors.get_mut(&key) {
                 if let Some(entry) = exec.launched.get_mut(&task_id) {
                     entry.1 = state;
@@ -322,32 +387,50 @@ impl Agent {
             self.queue_update(now, key.0.clone(), status);
         }
         if self.link == super::MasterLink::Registered {
-            self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::ExecutorExited {
-                framework_id: key.0.clone(),
-                executor_id: key.1.clone(),
-                status: wait_status,
-            }));
+            self.outputs
+                .push_back(AgentOutput::ToMaster(AgentToMaster::ExecutorExited {
+                    framework_id: key.0.clone(),
+                    executor_id: key.1.clone(),
+                    status: wait_status,
+                }));
         }
         self.forget_finished_executor(&key);
     }
 
-    pub(super) fn kill_task(&mut self, now: Instant, wall: WallTime, framework_id: &FrameworkId, task_id: &TaskId) {
-        let Some((key, exec)) = self
-            .executors
-            .iter_mut()
-            .find(|((f, _), e)| f == framework_id && (e.launched.contains_key(task_id) || e.queued.iter().any(|t| &t.task_id == task_id)))
-        else {
-            self.log(alloc::format!("asked to kill unknown task {task_id} of framework {framework_id}"));
+    pub(super) fn kill_task(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+    ) {
+        let Some((key, exec)) = self.executors.iter_mut().find(|((f, _), e)| {
+            f == framework_id
+                && (e.launched.contains_key(task_id)
+                    || e.queued.iter().any(|t| &t.task_id == task_id))
+        }) else {
+            self.log(alloc::format!(
+                "asked to kill unknown task {task_id} of framework {framework_id}"
+            ));
             return;
         };
         let key = key.clone();
         if let Some(pos) = exec.queued.iter().position(|t| &t.task_id == task_id) {
             // Not yet with the executor: it never launches.
             let task = exec.queued.remove(pos);
-            exec.launched.insert(task.task_id.clone(), (task, TaskState::Killed));
-            let nothing_left = exec.queued.is_empty() && exec.launched.values().all(|(_, s)| s.is_terminal());
+            exec.launched
+                .insert(task.task_id.clone(), (task, TaskState::Killed));
+            let nothing_left =
+                exec.queued.is_empty() && exec.launched.values().all(|(_, s)| s.is_terminal());
             let container = exec.container_id.clone();
-            let status = self.agent_status(task_id, TaskState::Killed, StatusReason::TaskKilledDuringLaunch, "killed before the executor received it", &key.1, wall);
+            let status = self.agent_status(
+                task_id,
+                TaskState::Killed,
+                StatusReason::TaskKilledDuringLaunch,
+                "killed before the executor received it",
+                &key.1,
+                wall,
+            );
             self.queue_update(now, key.0.clone(), status);
             if nothing_left {
                 self.begin_shutdown(now, &key, container);
@@ -375,7 +458,12 @@ impl Agent {
     }
 
     /// Asks an executor to shut down, force-killing it after the grace period.
-    fn begin_shutdown(&mut self, now: Instant, key: &(FrameworkId, ExecutorId), container: ContainerId) {
+    fn begin_shutdown(
+        &mut self,
+        now: Instant,
+        key: &(FrameworkId, ExecutorId),
+        container: ContainerId,
+    ) {
         let grace = self.cfg.executor_shutdown_grace;
         let Some(exec) = self.executors.get_mut(key) else {
             return;
@@ -383,7 +471,9 @@ impl Agent {
         if matches!(exec.state, ExecutorState::Terminated) {
             return;
         }
-        exec.state = ExecutorState::Terminating { kill_at: now + grace };
+        exec.state = ExecutorState::Terminating {
+            kill_at: now + grace,
+        };
         match exec.stream {
             Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
                 stream,
@@ -396,16 +486,35 @@ impl Agent {
         }
     }
 
-    pub(super) fn shutdown_framework(&mut self, now: Instant, wall: WallTime, framework_id: &FrameworkId) {
-        let keys: Vec<(FrameworkId, ExecutorId)> = self.executors.keys().filter(|(f, _)| f == framework_id).cloned().collect();
+    pub(super) fn shutdown_framework(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+    ) {
+        let keys: Vec<(FrameworkId, ExecutorId)> = self
+            .executors
+            .keys()
+            .filter(|(f, _)| f == framework_id)
+            .cloned()
+            .collect();
         for key in keys {
-            let Some(exec) = self.executors.get_mut(&key) else { continue };
+            let Some(exec) = self.executors.get_mut(&key) else {
+                continue;
+            };
             let queued: Vec<TaskId> = exec.queued.iter().map(|t| t.task_id.clone()).collect();
             exec.killing.extend(exec.launched.keys().cloned());
             exec.killing.extend(queued.iter().cloned());
             let container = exec.container_id.clone();
             for task_id in queued {
-                let status = self.agent_status(&task_id, TaskState::Killed, StatusReason::FrameworkRemoved, "framework removed", &key.1, wall);
+                let status = self.agent_status(
+                    &task_id,
+                    TaskState::Killed,
+                    StatusReason::FrameworkRemoved,
+                    "framework removed",
+                    &key.1,
+                    wall,
+                );
                 self.queue_update(now, key.0.clone(), status);
             }
             self.begin_shutdown(now, &key, container);
@@ -413,11 +522,26 @@ impl Agent {
         self.log(alloc::format!("shutting down framework {framework_id}"));
     }
 
-    pub(super) fn acknowledge(&mut self, now: Instant, framework_id: &FrameworkId, task_id: &TaskId, uuid: [u8; 16]) {
-        if let Some(next) = self.updates.acknowledge(now, self.cfg.status_retry_min, framework_id, task_id, uuid) {
-            self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(next)));
+    pub(super) fn acknowledge(
+        &mut self,
+        now: Instant,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        uuid: [u8; 16],
+    ) {
+        if let Some(next) =
+            self.updates
+                .acknowledge(now, self.cfg.status_retry_min, framework_id, task_id, uuid)
+        {
+            self.outputs
+                .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(next)));
         }
-        let keys: Vec<(FrameworkId, ExecutorId)> = self.executors.keys().filter(|(f, _)| f == framework_id).cloned().collect();
+        let keys: Vec<(FrameworkId, ExecutorId)> = self
+            .executors
+            .keys()
+            .filter(|(f, _)| f == framework_id)
+            .cloned()
+            .collect();
         for key in keys {
             self.forget_finished_executor(&key);
         }
@@ -425,11 +549,17 @@ impl Agent {
 
     /// Drops a terminated executor once none of its tasks has unacknowledged updates.
     fn forget_finished_executor(&mut self, key: &(FrameworkId, ExecutorId)) {
-        let Some(exec) = self.executors.get(key) else { return };
+        let Some(exec) = self.executors.get(key) else {
+            return;
+        };
         if exec.state != ExecutorState::Terminated {
             return;
         }
-        if exec.launched.keys().any(|t| self.updates.has_pending(&key.0, t)) {
+        if exec
+            .launched
+            .keys()
+            .any(|t| self.updates.has_pending(&key.0, t))
+        {
             return;
         }
         self.executors.remove(key);
@@ -442,25 +572,44 @@ impl Agent {
         let mut late: Vec<((FrameworkId, ExecutorId), ContainerId, bool)> = Vec::new();
         for (key, e) in &self.executors {
             match e.state {
-                ExecutorState::Launching { deadline } if now >= deadline => late.push((key.clone(), e.container_id.clone(), true)),
-                ExecutorState::Terminating { kill_at } if now >= kill_at => late.push((key.clone(), e.container_id.clone(), false)),
+                ExecutorState::Launching { deadline } if now >= deadline => {
+                    late.push((key.clone(), e.container_id.clone(), true))
+                }
+                ExecutorState::Terminating { kill_at } if now >= kill_at => {
+                    late.push((key.clone(), e.container_id.clone(), false))
+                }
                 _ => {}
             }
         }
         for (key, container, registration) in late {
             if registration {
-                self.log(alloc::format!("executor {} did not subscribe in time; destroying its container", key.1));
-                let tasks: Vec<TaskId> = self.executors[&key].queued.iter().map(|t| t.task_id.clone()).collect();
+                self.log(alloc::format!(
+                    "executor {} did not subscribe in time; destroying its container",
+                    key.1
+                ));
+                let tasks: Vec<TaskId> = self.executors[&key]
+                    .queued
+                    .iter()
+                    .map(|t| t.task_id.clone())
+                    .collect();
                 if let Some(exec) = self.executors.get_mut(&key) {
                     for t in exec.queued.drain(..) {
-                        exec.launched.insert(t.task_id.clone(), (t, TaskState::Failed));
+                        exec.launched
+                            .insert(t.task_id.clone(), (t, TaskState::Failed));
                     }
                     exec.state = ExecutorState::Terminating {
                         kill_at: now + self.cfg.executor_shutdown_grace,
                     };
                 }
                 for task_id in tasks {
-                    let status = self.agent_status(&task_id, TaskState::Failed, StatusReason::ExecutorRegistrationTimeout, "executor did not subscribe in time", &key.1, wall);
+                    let status = self.agent_status(
+                        &task_id,
+                        TaskState::Failed,
+                        StatusReason::ExecutorRegistrationTimeout,
+                        "executor did not subscribe in time",
+                        &key.1,
+                        wall,
+                    );
                     self.queue_update(now, key.0.clone(), status);
                 }
             } else if let Some(exec) = self.executors.get_mut(&key) {
@@ -507,10 +656,13 @@ impl Agent {
         };
         match self.updates.push(now, self.cfg.status_retry_min, update) {
             Ok(Some(send)) if self.link == super::MasterLink::Registered => {
-                self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
+                self.outputs
+                    .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
             }
             Ok(_) => {}
-            Err(_) => self.log(String::from("status update queue full; dropping an agent-generated update")),
+            Err(_) => self.log(String::from(
+                "status update queue full; dropping an agent-generated update",
+            )),
         }
     }
 
@@ -518,7 +670,11 @@ impl Agent {
     pub(super) fn task_reports(&self) -> Vec<TaskReport> {
         let mut out = Vec::new();
         for ((fid, eid), e) in &self.executors {
-            let tasks = e.queued.iter().map(|t| (t, TaskState::Staging)).chain(e.launched.values().map(|(t, s)| (t, *s)));
+            let tasks = e
+                .queued
+                .iter()
+                .map(|t| (t, TaskState::Staging))
+                .chain(e.launched.values().map(|(t, s)| (t, *s)));
             for (t, state) in tasks {
                 let state = self.updates.latest_state(fid, &t.task_id).unwrap_or(state);
                 out.push(TaskReport {
@@ -541,7 +697,12 @@ impl Agent {
             executor_id: &e.executor_id,
             container_id: &e.container_id,
             state: e.state,
-            tasks: e.queued.iter().map(|t| (t, TaskState::Staging)).chain(e.launched.values().map(|(t, s)| (t, *s))).collect(),
+            tasks: e
+                .queued
+                .iter()
+                .map(|t| (t, TaskState::Staging))
+                .chain(e.launched.values().map(|(t, s)| (t, *s)))
+                .collect(),
         })
     }
 }

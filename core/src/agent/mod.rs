@@ -89,11 +89,19 @@ pub enum AgentOutput {
         command: Option<CommandSpec>,
         env: Vec<(String, String)>,
     },
-    ToExecutor { stream: ExecutorStream, event: ExecutorEvent },
+    ToExecutor {
+        stream: ExecutorStream,
+        event: ExecutorEvent,
+    },
     /// Close an executor's event stream.
-    CloseExecutorStream { stream: ExecutorStream },
+    CloseExecutorStream {
+        stream: ExecutorStream,
+    },
     /// Signal the container's process group: SIGTERM now when `force` is false, SIGKILL when true.
-    KillContainer { container_id: ContainerId, force: bool },
+    KillContainer {
+        container_id: ContainerId,
+        force: bool,
+    },
     Log(String),
 }
 
@@ -117,7 +125,7 @@ pub struct Agent {
 impl Agent {
     /// A fresh agent; it asks to connect to the master at once.
     pub fn new(cfg: AgentConfig, now: Instant) -> Self {
-        let rng = Rng::from_seed(cfg.seed ^ 0x6167_656e_74);
+        let rng = Rng::from_seed(cfg.seed ^ 0x0061_6765_6e74);
         Agent {
             rng,
             id: None,
@@ -159,7 +167,9 @@ impl Agent {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next = match self.link {
             MasterLink::Disconnected { retry_at } => Some(retry_at),
-            MasterLink::Registering | MasterLink::Registered => Some(self.last_heard + self.cfg.master_timeout),
+            MasterLink::Registering | MasterLink::Registered => {
+                Some(self.last_heard + self.cfg.master_timeout)
+            }
             MasterLink::Connecting => None,
         };
         let mut consider = |t: Option<Instant>| {
@@ -183,7 +193,9 @@ impl Agent {
                 self.link = MasterLink::Connecting;
                 self.outputs.push_back(AgentOutput::ConnectMaster);
             }
-            MasterLink::Registering | MasterLink::Registered if now >= self.last_heard + self.cfg.master_timeout => {
+            MasterLink::Registering | MasterLink::Registered
+                if now >= self.last_heard + self.cfg.master_timeout =>
+            {
                 self.log(alloc::format!(
                     "no word from the master for {} s; reconnecting (tasks keep running)",
                     self.cfg.master_timeout.as_secs()
@@ -195,7 +207,8 @@ impl Agent {
         }
         if self.link == MasterLink::Registered {
             for update in self.updates.due(now, self.cfg.status_retry_max) {
-                self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(update)));
+                self.outputs
+                    .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(update)));
             }
         }
         self.handle_executor_deadlines(now, wall);
@@ -236,7 +249,9 @@ impl Agent {
             .min(self.cfg.backoff_max);
         let delay = Duration::from_millis(self.rng.below(cap.as_millis() + 1));
         self.attempts = self.attempts.saturating_add(1);
-        self.link = MasterLink::Disconnected { retry_at: now + delay };
+        self.link = MasterLink::Disconnected {
+            retry_at: now + delay,
+        };
         self.updates.pause();
     }
 
@@ -246,7 +261,9 @@ impl Agent {
         match msg {
             MasterToAgent::Registered { id } | MasterToAgent::Reregistered { id } => {
                 if self.id.as_ref().is_some_and(|old| *old != id) {
-                    self.log(alloc::format!("master assigned id {id}, replacing the old one"));
+                    self.log(alloc::format!(
+                        "master assigned id {id}, replacing the old one"
+                    ));
                 }
                 if self.link != MasterLink::Registered {
                     self.log(alloc::format!("registered with the master as {id}"));
@@ -255,7 +272,8 @@ impl Agent {
                 self.link = MasterLink::Registered;
                 self.attempts = 0;
                 for update in self.updates.resume(now, self.cfg.status_retry_min) {
-                    self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(update)));
+                    self.outputs
+                        .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(update)));
                 }
             }
             MasterToAgent::Refused { reason, forget_id } => {
@@ -267,16 +285,24 @@ impl Agent {
                 self.lose_master(now);
             }
             MasterToAgent::Ping { seq } => {
-                self.outputs.push_back(AgentOutput::ToMaster(AgentToMaster::Pong { seq }));
+                self.outputs
+                    .push_back(AgentOutput::ToMaster(AgentToMaster::Pong { seq }));
             }
-            MasterToAgent::RunTask { framework, task } => self.run_task(now, wall, framework, task),
-            MasterToAgent::KillTask { framework_id, task_id } => self.kill_task(now, wall, &framework_id, &task_id),
+            MasterToAgent::RunTask { framework, task } => {
+                self.run_task(now, wall, framework, *task)
+            }
+            MasterToAgent::KillTask {
+                framework_id,
+                task_id,
+            } => self.kill_task(now, wall, &framework_id, &task_id),
             MasterToAgent::Acknowledge {
                 framework_id,
                 task_id,
                 uuid,
             } => self.acknowledge(now, &framework_id, &task_id, uuid),
-            MasterToAgent::ShutdownFramework { framework_id } => self.shutdown_framework(now, wall, &framework_id),
+            MasterToAgent::ShutdownFramework { framework_id } => {
+                self.shutdown_framework(now, wall, &framework_id)
+            }
         }
     }
 

@@ -35,14 +35,23 @@ pub(super) enum QueueError {
 
 impl UpdateStreams {
     /// Queues an update; returns it (with `latest_state` filled in) if it must be sent now.
-    pub fn push(&mut self, now: Instant, retry_min: Duration, update: StatusUpdate) -> Result<Option<StatusUpdate>, QueueError> {
+    pub fn push(
+        &mut self,
+        now: Instant,
+        retry_min: Duration,
+        update: StatusUpdate,
+    ) -> Result<Option<StatusUpdate>, QueueError> {
         let key = (update.framework_id.clone(), update.status.task_id.clone());
         let stream = self.streams.entry(key).or_insert_with(|| Stream {
             pending: VecDeque::new(),
             next_retry: None,
             backoff: retry_min,
         });
-        if stream.pending.iter().any(|u| u.status.uuid == update.status.uuid) {
+        if stream
+            .pending
+            .iter()
+            .any(|u| u.status.uuid == update.status.uuid)
+        {
             return Ok(None); // A duplicate: already queued.
         }
         if stream.pending.len() >= MAX_PENDING_PER_TASK {
@@ -128,11 +137,16 @@ impl UpdateStreams {
 
     /// True while a task has updates the framework has not acknowledged.
     pub fn has_pending(&self, framework: &FrameworkId, task: &TaskId) -> bool {
-        self.streams.contains_key(&(framework.clone(), task.clone()))
+        self.streams
+            .contains_key(&(framework.clone(), task.clone()))
     }
 
     /// The newest queued state of a task, if any update is pending.
-    pub fn latest_state(&self, framework: &FrameworkId, task: &TaskId) -> Option<crate::task_state::TaskState> {
+    pub fn latest_state(
+        &self,
+        framework: &FrameworkId,
+        task: &TaskId,
+    ) -> Option<crate::task_state::TaskState> {
         self.streams
             .get(&(framework.clone(), task.clone()))
             .and_then(|s| s.pending.back())
@@ -141,7 +155,11 @@ impl UpdateStreams {
 }
 
 fn head_with_latest(stream: &Stream) -> StatusUpdate {
-    let mut head = stream.pending.front().cloned().expect("stream is not empty");
+    let mut head = stream
+        .pending
+        .front()
+        .cloned()
+        .expect("stream is not empty");
     if let Some(newest) = stream.pending.back() {
         head.latest_state = newest.status.state;
     }
@@ -179,18 +197,50 @@ mod tests {
         let mut s = UpdateStreams::default();
         let t0 = Instant::ZERO;
         let min = Duration::from_secs(10);
-        let first = s.push(t0, min, update(TaskState::Running, 1)).unwrap().unwrap();
+        let first = s
+            .push(t0, min, update(TaskState::Running, 1))
+            .unwrap()
+            .unwrap();
         assert_eq!(first.status.state, TaskState::Running);
-        assert_eq!(s.push(t0, min, update(TaskState::Finished, 2)).unwrap(), None);
+        assert_eq!(
+            s.push(t0, min, update(TaskState::Finished, 2)).unwrap(),
+            None
+        );
         // A retry carries the newest state as latest_state.
         let retried = s.due(t0 + min, Duration::from_secs(600));
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].latest_state, TaskState::Finished);
         // Wrong ack is ignored; right ack releases the next one.
-        assert_eq!(s.acknowledge(t0, min, &FrameworkId::from("f"), &TaskId::from("t"), [9; 16]), None);
-        let next = s.acknowledge(t0, min, &FrameworkId::from("f"), &TaskId::from("t"), [1; 16]).unwrap();
+        assert_eq!(
+            s.acknowledge(
+                t0,
+                min,
+                &FrameworkId::from("f"),
+                &TaskId::from("t"),
+                [9; 16]
+            ),
+            None
+        );
+        let next = s
+            .acknowledge(
+                t0,
+                min,
+                &FrameworkId::from("f"),
+                &TaskId::from("t"),
+                [1; 16],
+            )
+            .unwrap();
         assert_eq!(next.status.state, TaskState::Finished);
-        assert_eq!(s.acknowledge(t0, min, &FrameworkId::from("f"), &TaskId::from("t"), [2; 16]), None);
+        assert_eq!(
+            s.acknowledge(
+                t0,
+                min,
+                &FrameworkId::from("f"),
+                &TaskId::from("t"),
+                [2; 16]
+            ),
+            None
+        );
         assert!(!s.has_pending(&FrameworkId::from("f"), &TaskId::from("t")));
     }
 
@@ -199,7 +249,8 @@ mod tests {
         let mut s = UpdateStreams::default();
         let min = Duration::from_secs(10);
         let max = Duration::from_secs(25);
-        s.push(Instant::ZERO, min, update(TaskState::Running, 1)).unwrap();
+        s.push(Instant::ZERO, min, update(TaskState::Running, 1))
+            .unwrap();
         assert_eq!(s.next_retry(), Some(Instant::ZERO + min));
         let t1 = Instant::ZERO + min;
         assert_eq!(s.due(t1, max).len(), 1);
@@ -216,7 +267,14 @@ mod tests {
     fn duplicates_collapse() {
         let mut s = UpdateStreams::default();
         let min = Duration::from_secs(10);
-        assert!(s.push(Instant::ZERO, min, update(TaskState::Running, 1)).unwrap().is_some());
-        assert_eq!(s.push(Instant::ZERO, min, update(TaskState::Running, 1)).unwrap(), None);
+        assert!(s
+            .push(Instant::ZERO, min, update(TaskState::Running, 1))
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            s.push(Instant::ZERO, min, update(TaskState::Running, 1))
+                .unwrap(),
+            None
+        );
     }
 }

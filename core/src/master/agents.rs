@@ -78,7 +78,13 @@ impl Master {
     }
 
     /// A message from an agent connection.
-    pub fn handle_agent_message(&mut self, now: Instant, wall: WallTime, conn: ConnId, msg: AgentToMaster) {
+    pub fn handle_agent_message(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        conn: ConnId,
+        msg: AgentToMaster,
+    ) {
         if self.phase != Phase::Leading {
             // Not serving yet: the agent retries with backoff.
             self.outputs.push_back(MasterOutput::ToAgent {
@@ -97,7 +103,17 @@ impl Master {
                 info,
                 frameworks,
                 tasks,
-            } => self.reregister_agent(now, wall, conn, Reregistration { id, info, frameworks, tasks }),
+            } => self.reregister_agent(
+                now,
+                wall,
+                conn,
+                Reregistration {
+                    id,
+                    info,
+                    frameworks,
+                    tasks,
+                },
+            ),
             AgentToMaster::Pong { seq } => {
                 if let Some(agent) = self.conns.get(&conn).and_then(|id| self.agents.get_mut(id)) {
                     if seq == agent.ping_seq {
@@ -132,7 +148,9 @@ impl Master {
             });
             return;
         }
-        let op = Op::AdmitAgent { info: record_of(&info) };
+        let op = Op::AdmitAgent {
+            info: record_of(&info),
+        };
         self.submit(op, PendingOp::Admit { conn, info });
     }
 
@@ -192,7 +210,8 @@ impl Master {
             if let Some(old) = existing.conn.replace(conn) {
                 if old != conn {
                     self.conns.remove(&old);
-                    self.outputs.push_back(MasterOutput::CloseAgent { conn: old });
+                    self.outputs
+                        .push_back(MasterOutput::CloseAgent { conn: old });
                 }
             }
             existing.reregistered_time = Some(wall);
@@ -210,7 +229,10 @@ impl Master {
             return true;
         }
         let Some(slot) = self.agent_slots.take(id.clone()) else {
-            self.refuse(conn, alloc::format!("the master is full ({} agents)", self.cfg.max_agents));
+            self.refuse(
+                conn,
+                alloc::format!("the master is full ({} agents)", self.cfg.max_agents),
+            );
             return false;
         };
         let slot = AgentSlot(slot);
@@ -237,16 +259,30 @@ impl Master {
         true
     }
 
-    fn reregister_agent(&mut self, now: Instant, wall: WallTime, conn: ConnId, rereg: Reregistration) {
+    fn reregister_agent(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        conn: ConnId,
+        rereg: Reregistration,
+    ) {
         let record = record_of(&rereg.info);
-        let known = self.registry().admitted.iter().find(|a| a.id == rereg.id).map(|a| a.info == record);
+        let known = self
+            .registry()
+            .admitted
+            .iter()
+            .find(|a| a.id == rereg.id)
+            .map(|a| a.info == record);
         match known {
             None => {
-                let reason = alloc::format!("agent {} is not in the registry; register afresh", rereg.id);
+                let reason =
+                    alloc::format!("agent {} is not in the registry; register afresh", rereg.id);
                 self.refuse_with(conn, reason, true);
             }
             // The Mesos 1.5 fix: an unchanged agent costs no registry write.
-            Some(true) => self.finish_reregistration(now, wall, conn, rereg, Ok(Applied::Unchanged)),
+            Some(true) => {
+                self.finish_reregistration(now, wall, conn, rereg, Ok(Applied::Unchanged))
+            }
             Some(false) => {
                 let op = Op::UpdateAgentInfo {
                     id: rereg.id.clone(),
@@ -266,7 +302,10 @@ impl Master {
         outcome: Result<Applied, OpError>,
     ) {
         if let Err(e) = outcome {
-            self.refuse(conn, alloc::format!("registry refused re-registration: {e}"));
+            self.refuse(
+                conn,
+                alloc::format!("registry refused re-registration: {e}"),
+            );
             return;
         }
         let Reregistration {
@@ -311,7 +350,9 @@ impl Master {
             agent.next_ping = now + self.cfg.ping_interval;
             self.outputs.push_back(MasterOutput::ToAgent {
                 conn,
-                msg: MasterToAgent::Ping { seq: agent.ping_seq },
+                msg: MasterToAgent::Ping {
+                    seq: agent.ping_seq,
+                },
             });
         }
         for id in silent {

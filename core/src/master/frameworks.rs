@@ -109,7 +109,9 @@ impl fmt::Display for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubscribeError::NotReady => f.write_str("Master has not finished recovery"),
-            SubscribeError::TooManyFrameworks => f.write_str("the master has no room for another framework"),
+            SubscribeError::TooManyFrameworks => {
+                f.write_str("the master has no room for another framework")
+            }
             SubscribeError::InvalidRole(r) => write!(f, "invalid role '{r}'"),
         }
     }
@@ -194,7 +196,8 @@ impl Master {
                     stream: old,
                     event: SchedulerEvent::Error(String::from("Framework failed over")),
                 });
-                self.outputs.push_back(MasterOutput::CloseStream { stream: old });
+                self.outputs
+                    .push_back(MasterOutput::CloseStream { stream: old });
             }
             self.rescind_offers_of(&id);
             self.allocator.activate_framework(slot);
@@ -204,7 +207,11 @@ impl Master {
                 return Err(SubscribeError::TooManyFrameworks);
             };
             let slot = FrameworkSlot(slot);
-            if self.allocator.add_framework(now, slot, &spec.role, true).is_err() {
+            if self
+                .allocator
+                .add_framework(now, slot, &spec.role, true)
+                .is_err()
+            {
                 self.framework_slots.give_back(slot.0);
                 return Err(SubscribeError::TooManyFrameworks);
             }
@@ -278,7 +285,9 @@ impl Master {
         self.rescind_offers_of(&id);
         self.allocator.deactivate_framework(slot);
         if timeout == Duration::ZERO {
-            self.log(alloc::format!("framework {id} disconnected with failover_timeout 0; tearing it down"));
+            self.log(alloc::format!(
+                "framework {id} disconnected with failover_timeout 0; tearing it down"
+            ));
             self.teardown(wall, &id);
         } else {
             if let Some(fw) = self.frameworks.get_mut(&id) {
@@ -301,7 +310,10 @@ impl Master {
         call: SchedulerCall,
     ) -> Result<(), CallError> {
         self.require_leading()?;
-        let fw = self.frameworks.get(framework_id).ok_or(CallError::UnknownFramework)?;
+        let fw = self
+            .frameworks
+            .get(framework_id)
+            .ok_or(CallError::UnknownFramework)?;
         if fw.stream.is_none() {
             return Err(CallError::NotSubscribed);
         }
@@ -311,7 +323,9 @@ impl Master {
         let slot = fw.slot;
         match call {
             SchedulerCall::Teardown => {
-                self.log(alloc::format!("framework {framework_id} asked to be torn down"));
+                self.log(alloc::format!(
+                    "framework {framework_id} asked to be torn down"
+                ));
                 self.teardown(wall, framework_id);
             }
             SchedulerCall::Decline { offer_ids, refuse } => {
@@ -336,7 +350,9 @@ impl Master {
                 }
                 self.allocator.suppress(slot);
             }
-            SchedulerCall::Kill { task_id, agent_id } => self.kill_task(wall, framework_id, task_id, agent_id),
+            SchedulerCall::Kill { task_id, agent_id } => {
+                self.kill_task(wall, framework_id, task_id, agent_id)
+            }
             SchedulerCall::Acknowledge {
                 agent_id,
                 task_id,
@@ -348,23 +364,39 @@ impl Master {
     }
 
     /// Returns an offer's resources to the allocator, with a refusal filter.
-    fn return_offer(&mut self, now: Instant, framework_id: &FrameworkId, id: &OfferId, refuse: Option<Duration>) {
+    fn return_offer(
+        &mut self,
+        now: Instant,
+        framework_id: &FrameworkId,
+        id: &OfferId,
+        refuse: Option<Duration>,
+    ) {
         let Some(offer) = self.take_offer(framework_id, id) else {
             return;
         };
         self.recover_offer(now, &offer, Some(refuse.unwrap_or(Duration::from_secs(5))));
     }
 
-    pub(super) fn recover_offer(&mut self, now: Instant, offer: &OfferRecord, refuse: Option<Duration>) {
+    pub(super) fn recover_offer(
+        &mut self,
+        now: Instant,
+        offer: &OfferRecord,
+        refuse: Option<Duration>,
+    ) {
         let fw_slot = self.frameworks.get(&offer.framework_id).map(|f| f.slot);
         let agent_slot = self.agents.get(&offer.agent_id).map(|a| a.slot);
         if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
-            self.allocator.recover(now, fs, ag, &offer.resources, refuse);
+            self.allocator
+                .recover(now, fs, ag, &offer.resources, refuse);
         }
     }
 
     /// Removes an offer that belongs to `framework_id`.
-    pub(super) fn take_offer(&mut self, framework_id: &FrameworkId, id: &OfferId) -> Option<OfferRecord> {
+    pub(super) fn take_offer(
+        &mut self,
+        framework_id: &FrameworkId,
+        id: &OfferId,
+    ) -> Option<OfferRecord> {
         if self.offers.get(id).map(|o| &o.framework_id) != Some(framework_id) {
             return None;
         }
@@ -377,7 +409,11 @@ impl Master {
 
     /// Rescinds every outstanding offer of a framework and returns the resources without a filter.
     fn rescind_offers_of(&mut self, framework_id: &FrameworkId) {
-        let ids: Vec<OfferId> = self.frameworks.get(framework_id).map(|f| f.offers.clone()).unwrap_or_default();
+        let ids: Vec<OfferId> = self
+            .frameworks
+            .get(framework_id)
+            .map(|f| f.offers.clone())
+            .unwrap_or_default();
         self.rescind(ids);
     }
 
@@ -446,7 +482,11 @@ impl Master {
         };
         let slot = FrameworkSlot(slot);
         let role = Role::from("*");
-        if self.allocator.add_framework(now, slot, &role, false).is_err() {
+        if self
+            .allocator
+            .add_framework(now, slot, &role, false)
+            .is_err()
+        {
             self.framework_slots.give_back(slot.0);
             return;
         }
@@ -495,7 +535,9 @@ impl Master {
             }
         }
         for id in expired {
-            self.log(alloc::format!("framework {id} did not come back within its failover timeout"));
+            self.log(alloc::format!(
+                "framework {id} did not come back within its failover timeout"
+            ));
             self.teardown(wall, &id);
         }
     }
@@ -512,7 +554,10 @@ impl Master {
         refuse: Option<Duration>,
     ) -> Result<(), CallError> {
         let refuse = Some(refuse.unwrap_or(Duration::from_secs(5)));
-        if let Some(Operation::Unsupported(name)) = operations.iter().find(|o| matches!(o, Operation::Unsupported(_))) {
+        if let Some(Operation::Unsupported(name)) = operations
+            .iter()
+            .find(|o| matches!(o, Operation::Unsupported(_)))
+        {
             for id in &offer_ids {
                 self.return_offer(now, framework_id, id, None);
             }

@@ -6,6 +6,7 @@
 //! 1. [`Master::poll_registry_write`]: persist the entry, then feed [`Master::handle_registry_written`];
 //! 2. [`Master::poll_output`]: messages to agents and frameworks, logs, fatal errors;
 //! 3. [`Master::poll_timeout`]: when to call [`Master::handle_timeout`] next.
+//!
 //! Nothing that depends on a registry write is sent before that write is reported durable.
 
 mod agents;
@@ -13,7 +14,9 @@ mod frameworks;
 mod tasks;
 mod view;
 
-pub use frameworks::{CallError, FrameworkSpec, Operation, SchedulerCall, SubscribeError, TaskLaunch};
+pub use frameworks::{
+    CallError, FrameworkSpec, Operation, SchedulerCall, SubscribeError, TaskLaunch,
+};
 pub use view::{AgentView, FrameworkView, TaskView};
 
 use crate::allocator::{Allocator, AllocatorConfig};
@@ -132,12 +135,22 @@ pub enum SchedulerEvent {
 /// Outputs for the driver to carry out.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MasterOutput {
-    ToAgent { conn: ConnId, msg: MasterToAgent },
+    ToAgent {
+        conn: ConnId,
+        msg: MasterToAgent,
+    },
     /// Close an agent connection (protocol violation or refusal).
-    CloseAgent { conn: ConnId },
-    ToFramework { stream: StreamId, event: SchedulerEvent },
+    CloseAgent {
+        conn: ConnId,
+    },
+    ToFramework {
+        stream: StreamId,
+        event: SchedulerEvent,
+    },
     /// Close a scheduler stream (the framework was torn down or replaced).
-    CloseStream { stream: StreamId },
+    CloseStream {
+        stream: StreamId,
+    },
     Log(String),
     /// The registry could not be persisted: the master must exit without serving more.
     Fatal(String),
@@ -147,8 +160,14 @@ pub enum MasterOutput {
 #[derive(Debug)]
 enum PendingOp {
     Recover,
-    Admit { conn: ConnId, info: AgentInfo },
-    Reregister { conn: ConnId, rereg: agents::Reregistration },
+    Admit {
+        conn: ConnId,
+        info: AgentInfo,
+    },
+    Reregister {
+        conn: ConnId,
+        rereg: agents::Reregistration,
+    },
 }
 
 /// The master.
@@ -288,9 +307,16 @@ impl Master {
     }
 
     /// The driver reports what happened to an entry from [`Master::poll_registry_write`].
-    pub fn handle_registry_written(&mut self, now: Instant, wall: WallTime, index: u64, result: WriteResult) {
+    pub fn handle_registry_written(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        index: u64,
+        result: WriteResult,
+    ) {
         if let Err(e) = self.registrar.handle_write_done(index, result) {
-            self.outputs.push_back(MasterOutput::Fatal(alloc::format!("registrar: {e}")));
+            self.outputs
+                .push_back(MasterOutput::Fatal(alloc::format!("registrar: {e}")));
         }
         self.drain_completions(now, wall);
     }
@@ -309,7 +335,9 @@ impl Master {
     /// The snapshot to write now, if the registrar wants one (never while a write is in flight).
     /// Report it with [`Master::handle_snapshot_written`].
     pub fn poll_snapshot(&self) -> Option<&Registry> {
-        self.registrar.wants_snapshot().then(|| self.registrar.registry())
+        self.registrar
+            .wants_snapshot()
+            .then(|| self.registrar.registry())
     }
 
     pub fn handle_snapshot_written(&mut self) {
@@ -348,8 +376,12 @@ impl Master {
                     ));
                 }
             }
-            PendingOp::Admit { conn, info } => self.finish_admission(now, wall, conn, info, outcome),
-            PendingOp::Reregister { conn, rereg } => self.finish_reregistration(now, wall, conn, rereg, outcome),
+            PendingOp::Admit { conn, info } => {
+                self.finish_admission(now, wall, conn, info, outcome)
+            }
+            PendingOp::Reregister { conn, rereg } => {
+                self.finish_reregistration(now, wall, conn, rereg, outcome)
+            }
         }
     }
 
@@ -362,7 +394,8 @@ impl Master {
             }
             Err(e) => {
                 self.log(alloc::format!("registry operation refused: {e}"));
-                if let PendingOp::Admit { conn, .. } | PendingOp::Reregister { conn, .. } = pending {
+                if let PendingOp::Admit { conn, .. } | PendingOp::Reregister { conn, .. } = pending
+                {
                     self.outputs.push_back(MasterOutput::ToAgent {
                         conn,
                         msg: MasterToAgent::Refused {
@@ -425,7 +458,8 @@ impl Master {
             let stream = self.frameworks.get(&fw_id).and_then(|f| f.stream);
             let Some(stream) = stream else {
                 // The framework lost its stream between trigger and cycle: give the resources back.
-                self.allocator.recover(self.next_tick, fw_slot, agent_slot, &resources, None);
+                self.allocator
+                    .recover(self.next_tick, fw_slot, agent_slot, &resources, None);
                 continue;
             };
             let id = OfferId::new(alloc::format!(
@@ -511,4 +545,3 @@ impl core::fmt::Debug for Master {
             .finish()
     }
 }
-

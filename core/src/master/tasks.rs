@@ -8,8 +8,10 @@ use crate::resources::Resources;
 use crate::task_state::TaskState;
 use crate::time::{Instant, WallTime};
 use crate::wire::{
-    ExecutorSpec, FrameworkRecord, MasterToAgent, StatusReason, StatusUpdate, TaskReport, TaskSpec, TaskStatus,
+    ExecutorSpec, FrameworkRecord, MasterToAgent, StatusReason, StatusUpdate, TaskReport, TaskSpec,
+    TaskStatus,
 };
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -58,11 +60,17 @@ impl Master {
         };
         let key = (framework_id.clone(), launch.task_id.clone());
         let invalid = if &launch.agent_id != agent_id {
-            Some(alloc::format!("task {} names agent {} but the offers are on {agent_id}", launch.task_id, launch.agent_id))
+            Some(alloc::format!(
+                "task {} names agent {} but the offers are on {agent_id}",
+                launch.task_id,
+                launch.agent_id
+            ))
         } else if self.tasks.contains_key(&key) {
             Some(alloc::format!("task {} already exists", launch.task_id))
         } else if launch.command.is_some() == launch.executor.is_some() {
-            Some(String::from("exactly one of 'command' and 'executor' must be set"))
+            Some(String::from(
+                "exactly one of 'command' and 'executor' must be set",
+            ))
         } else {
             None
         };
@@ -87,7 +95,10 @@ impl Master {
         if remaining.subtract(&needed).is_err() {
             let status = error(
                 self,
-                alloc::format!("task {} uses more resources ({needed}) than the offers hold ({remaining})", launch.task_id),
+                alloc::format!(
+                    "task {} uses more resources ({needed}) than the offers hold ({remaining})",
+                    launch.task_id
+                ),
             );
             self.send_status(framework_id, status);
             return;
@@ -154,14 +165,26 @@ impl Master {
         );
         self.outputs.push_back(MasterOutput::ToAgent {
             conn,
-            msg: MasterToAgent::RunTask { framework, task: spec },
+            msg: MasterToAgent::RunTask {
+                framework,
+                task: Box::new(spec),
+            },
         });
-        self.log(alloc::format!("launching task {} of framework {framework_id} on agent {agent_id}", launch.task_id));
+        self.log(alloc::format!(
+            "launching task {} of framework {framework_id} on agent {agent_id}",
+            launch.task_id
+        ));
     }
 
     /// A reliable status update from an agent: record it, release resources at the first terminal
     /// state, and forward it to the framework (the agent retries until it is acknowledged).
-    pub(super) fn handle_status_update(&mut self, now: Instant, _wall: WallTime, agent_id: &AgentId, update: StatusUpdate) {
+    pub(super) fn handle_status_update(
+        &mut self,
+        now: Instant,
+        _wall: WallTime,
+        agent_id: &AgentId,
+        update: StatusUpdate,
+    ) {
         let key = (update.framework_id.clone(), update.status.task_id.clone());
         let max = self.cfg.max_statuses_per_task;
         let mut release = None;
@@ -217,7 +240,9 @@ impl Master {
     ) -> Result<(), super::CallError> {
         let key = (framework_id.clone(), task_id.clone());
         if let Some(task) = self.tasks.get(&key) {
-            if task.status_update_uuid == Some(uuid) && task.status_update_state.is_some_and(|s| s.is_terminal()) {
+            if task.status_update_uuid == Some(uuid)
+                && task.status_update_state.is_some_and(|s| s.is_terminal())
+            {
                 let task = self.tasks.remove(&key).expect("present");
                 self.remember_completed(task);
             }
@@ -243,7 +268,13 @@ impl Master {
     }
 
     /// KILL: forwarded to the agent; an unknown task gets TASK_LOST from the master.
-    pub(super) fn kill_task(&mut self, wall: WallTime, framework_id: &FrameworkId, task_id: TaskId, agent_id: Option<AgentId>) {
+    pub(super) fn kill_task(
+        &mut self,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        task_id: TaskId,
+        agent_id: Option<AgentId>,
+    ) {
         let key = (framework_id.clone(), task_id.clone());
         let Some(task) = self.tasks.get(&key) else {
             let status = self.master_status(
@@ -270,26 +301,54 @@ impl Master {
 
     /// RECONCILE: explicit (listed tasks) or implicit (empty list: every task of the framework).
     /// Answers carry no uuid and need no acknowledgement.
-    pub(super) fn reconcile(&mut self, wall: WallTime, framework_id: &FrameworkId, tasks: Vec<(TaskId, Option<AgentId>)>) {
+    pub(super) fn reconcile(
+        &mut self,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        tasks: Vec<(TaskId, Option<AgentId>)>,
+    ) {
         let mut answers = Vec::new();
         if tasks.is_empty() {
-            for t in self.tasks.values().filter(|t| &t.framework_id == framework_id) {
-                answers.push((t.task_id.clone(), t.state, Some(t.agent_id.clone()), t.executor_id.clone().into()));
+            for t in self
+                .tasks
+                .values()
+                .filter(|t| &t.framework_id == framework_id)
+            {
+                answers.push((
+                    t.task_id.clone(),
+                    t.state,
+                    Some(t.agent_id.clone()),
+                    t.executor_id.clone().into(),
+                ));
             }
         } else {
             for (task_id, agent_id) in tasks {
                 let key = (framework_id.clone(), task_id.clone());
                 match self.tasks.get(&key) {
-                    Some(t) => answers.push((task_id, t.state, Some(t.agent_id.clone()), Some(t.executor_id.clone()))),
+                    Some(t) => answers.push((
+                        task_id,
+                        t.state,
+                        Some(t.agent_id.clone()),
+                        Some(t.executor_id.clone()),
+                    )),
                     // An agent admitted but not back since this master started may still report
                     // the task: say nothing yet (as Mesos does for recovering agents).
-                    None if agent_id.as_ref().is_some_and(|a| self.is_recovering_agent(a)) => {}
+                    None if agent_id
+                        .as_ref()
+                        .is_some_and(|a| self.is_recovering_agent(a)) => {}
                     None => answers.push((task_id, TaskState::Lost, agent_id, None)),
                 }
             }
         }
         for (task_id, state, agent_id, executor_id) in answers {
-            let mut status = self.master_status(task_id, state, StatusReason::Reconciliation, "Reconciliation", agent_id, wall);
+            let mut status = self.master_status(
+                task_id,
+                state,
+                StatusReason::Reconciliation,
+                "Reconciliation",
+                agent_id,
+                wall,
+            );
             status.executor_id = executor_id;
             self.send_status(framework_id, status);
         }
@@ -303,10 +362,11 @@ impl Master {
         status: i32,
     ) {
         // Generated command executors produce no FAILURE event (as in Mesos).
-        let is_command_executor = self
-            .tasks
-            .values()
-            .any(|t| &t.framework_id == framework_id && t.executor_id == executor_id && t.task_id.as_str() == executor_id.as_str());
+        let is_command_executor = self.tasks.values().any(|t| {
+            &t.framework_id == framework_id
+                && t.executor_id == executor_id
+                && t.task_id.as_str() == executor_id.as_str()
+        });
         if is_command_executor {
             return;
         }
@@ -356,7 +416,12 @@ impl Master {
 
     /// Drops every task of a removed framework (the agents were told to shut it down).
     pub(super) fn remove_framework_tasks(&mut self, _wall: WallTime, framework_id: &FrameworkId) {
-        let keys: Vec<(FrameworkId, TaskId)> = self.tasks.keys().filter(|(f, _)| f == framework_id).cloned().collect();
+        let keys: Vec<(FrameworkId, TaskId)> = self
+            .tasks
+            .keys()
+            .filter(|(f, _)| f == framework_id)
+            .cloned()
+            .collect();
         for key in keys {
             if let Some(mut task) = self.tasks.remove(&key) {
                 if !task.state.is_terminal() {

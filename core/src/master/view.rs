@@ -53,7 +53,11 @@ impl Master {
     pub fn agents(&self) -> impl Iterator<Item = AgentView<'_>> {
         self.agents.values().map(move |a| {
             let mut allocated = Resources::new();
-            for t in self.tasks.values().filter(|t| t.agent_id == a.id && !t.released) {
+            for t in self
+                .tasks
+                .values()
+                .filter(|t| t.agent_id == a.id && !t.released)
+            {
                 let _ = allocated.add_all(&t.resources);
             }
             let mut offered = Resources::new();
@@ -79,7 +83,10 @@ impl Master {
 
     /// Agents admitted in the registry but not back since this master started (their info as last admitted).
     pub fn recovered_agents(&self) -> impl Iterator<Item = &crate::registry::AdmittedAgent> {
-        self.registry().admitted.iter().filter(move |a| !self.agents.contains_key(&a.id))
+        self.registry()
+            .admitted
+            .iter()
+            .filter(move |a| !self.agents.contains_key(&a.id))
     }
 
     pub fn frameworks(&self) -> impl Iterator<Item = FrameworkView<'_>> {

@@ -22,7 +22,10 @@ impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FrameError::TooLarge(n) => {
-                write!(f, "frame of {n} bytes exceeds the maximum of {MAX_FRAME_LEN} bytes")
+                write!(
+                    f,
+                    "frame of {n} bytes exceeds the maximum of {MAX_FRAME_LEN} bytes"
+                )
             }
             FrameError::Malformed => f.write_str("frame payload is not a valid message"),
             FrameError::TrailingBytes => f.write_str("frame payload has trailing bytes"),
@@ -75,7 +78,7 @@ impl FrameDecoder {
 
     /// Returns the next complete message, `Ok(None)` when more bytes are needed.
     /// After an error the stream is unusable and must be closed.
-    pub fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+    pub fn next_message<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
         if self.buf.len() < 4 {
             return Ok(None);
         }
@@ -112,15 +115,20 @@ mod tests {
             let mut d = FrameDecoder::new();
             d.extend(&out[..split]);
             let mut got = Vec::new();
-            while let Some(m) = d.next::<MasterToAgent>().unwrap() {
+            if let Some(m) = d.next_message::<MasterToAgent>().unwrap() {
                 got.push(m);
-                break;
             }
             d.extend(&out[split..]);
             if got.is_empty() {
-                assert_eq!(d.next::<MasterToAgent>().unwrap(), Some(MasterToAgent::Ping { seq: 7 }));
+                assert_eq!(
+                    d.next_message::<MasterToAgent>().unwrap(),
+                    Some(MasterToAgent::Ping { seq: 7 })
+                );
             }
-            assert_eq!(d.next::<AgentToMaster>().unwrap(), Some(AgentToMaster::Pong { seq: 7 }));
+            assert_eq!(
+                d.next_message::<AgentToMaster>().unwrap(),
+                Some(AgentToMaster::Pong { seq: 7 })
+            );
             assert_eq!(d.buffered(), 0);
         }
     }
@@ -129,7 +137,10 @@ mod tests {
     fn oversized_length_is_refused_before_buffering() {
         let mut d = FrameDecoder::new();
         d.extend(&(MAX_FRAME_LEN as u32 + 1).to_le_bytes());
-        assert_eq!(d.next::<MasterToAgent>(), Err(FrameError::TooLarge(MAX_FRAME_LEN + 1)));
+        assert_eq!(
+            d.next_message::<MasterToAgent>(),
+            Err(FrameError::TooLarge(MAX_FRAME_LEN + 1))
+        );
     }
 
     proptest! {
@@ -138,7 +149,7 @@ mod tests {
             let mut d = FrameDecoder::new();
             d.extend(&bytes);
             for _ in 0..8 {
-                match d.next::<AgentToMaster>() {
+                match d.next_message::<AgentToMaster>() {
                     Ok(Some(_)) => continue,
                     _ => break,
                 }

@@ -4,6 +4,7 @@ use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::resources::Resources;
 use crate::task_state::TaskState;
 use crate::time::{Duration, WallTime};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -167,7 +168,7 @@ pub enum MasterToAgent {
     /// Run a task under its executor (Mesos `RunTaskMessage`).
     RunTask {
         framework: FrameworkRecord,
-        task: TaskSpec,
+        task: Box<TaskSpec>,
     },
     /// Kill a task (Mesos `KillTaskMessage`).
     KillTask {
