@@ -103,6 +103,11 @@ pub enum SubscribeError {
     NotReady,
     TooManyFrameworks,
     InvalidRole(String),
+    /// A re-subscription asked for another role (needs MULTI_ROLE, a later issue).
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
 }
 
 impl fmt::Display for SubscribeError {
@@ -113,6 +118,10 @@ impl fmt::Display for SubscribeError {
                 f.write_str("the master has no room for another framework")
             }
             SubscribeError::InvalidRole(r) => write!(f, "invalid role '{r}'"),
+            SubscribeError::RoleChanged { from, to } => write!(
+                f,
+                "a framework cannot change its role on re-subscription (from '{from}' to '{to}')"
+            ),
         }
     }
 }
@@ -181,6 +190,14 @@ impl Master {
             }
         };
         spec.id = Some(id.clone());
+        if let Some(existing) = self.frameworks.get(&id) {
+            if existing.spec.role != spec.role {
+                return Err(SubscribeError::RoleChanged {
+                    from: existing.spec.role.clone(),
+                    to: spec.role.clone(),
+                });
+            }
+        }
         if let Some(existing) = self.frameworks.get_mut(&id) {
             let old = existing.stream.replace(stream);
             existing.stream_token = token.clone();
@@ -481,7 +498,7 @@ impl Master {
             return;
         };
         let slot = FrameworkSlot(slot);
-        let role = Role::from("*");
+        let role = record.role.clone();
         if self
             .allocator
             .add_framework(now, slot, &role, false)

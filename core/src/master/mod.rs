@@ -545,3 +545,6 @@ impl core::fmt::Debug for Master {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -137,6 +137,7 @@ impl Master {
             name: fw.spec.name.clone(),
             user: fw.spec.user.clone(),
             checkpoint: fw.spec.checkpoint,
+            role: fw.spec.role.clone(),
         };
         let spec = TaskSpec {
             task_id: launch.task_id.clone(),

@@ -29,6 +29,8 @@ pub struct FrameworkRecord {
     pub name: String,
     pub user: String,
     pub checkpoint: bool,
+    /// The role the framework's tasks consume resources as (so a restarted master can account them).
+    pub role: crate::ids::Role,
 }
 
 /// What to run (Mesos `CommandInfo`, the parts mesolite supports).
