@@ -331,3 +331,6 @@ impl core::fmt::Debug for Agent {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

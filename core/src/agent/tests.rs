@@ -1,0 +1,378 @@
+//! Unit tests of the agent state machine: registration, executors and the status update path.
+
+use super::*;
+use crate::ids::TaskId;
+use crate::resources::Resources;
+use crate::task_state::TaskState;
+use crate::wire::{ExecutorSpec, StatusSource, TaskSpec, TaskStatus};
+use alloc::string::ToString;
+use alloc::vec;
+
+fn wall() -> WallTime {
+    WallTime { unix_nanos: 1 }
+}
+
+fn info() -> AgentInfo {
+    AgentInfo {
+        hostname: "a".to_string(),
+        ip: "10.0.0.2".to_string(),
+        port: 5051,
+        resources: Resources::parse("cpus:2;mem:1024").unwrap(),
+        attributes: Vec::new(),
+        version: "1.5.0".to_string(),
+    }
+}
+
+fn drain(a: &mut Agent) -> Vec<AgentOutput> {
+    let mut out = Vec::new();
+    while let Some(o) = a.poll_output() {
+        out.push(o);
+    }
+    out
+}
+
+/// An agent connected and registered as `c-S0`.
+fn registered() -> Agent {
+    let mut a = Agent::new(AgentConfig::new(info(), 1), Instant::ZERO);
+    a.handle_timeout(Instant::ZERO, wall());
+    assert_eq!(drain(&mut a), vec![AgentOutput::ConnectMaster]);
+    a.handle_master_connected(Instant::ZERO);
+    assert!(matches!(
+        drain(&mut a)[..],
+        [AgentOutput::ToMaster(AgentToMaster::Register { .. })]
+    ));
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::Registered {
+            id: AgentId::from("c-S0"),
+        },
+    );
+    drain(&mut a);
+    a
+}
+
+fn framework() -> FrameworkRecord {
+    FrameworkRecord {
+        id: FrameworkId::from("f"),
+        name: "fw".to_string(),
+        user: "u".to_string(),
+        checkpoint: true,
+        role: crate::ids::Role::from("*"),
+    }
+}
+
+fn task(id: &str) -> TaskSpec {
+    TaskSpec {
+        task_id: TaskId::from(id),
+        name: id.to_string(),
+        resources: Resources::parse("cpus:1").unwrap(),
+        executor: ExecutorSpec {
+            executor_id: ExecutorId::from(id),
+            name: "cmd".to_string(),
+            command: None,
+            resources: Resources::new(),
+        },
+        command: Some(CommandSpec {
+            shell: true,
+            value: "true".to_string(),
+            ..Default::default()
+        }),
+        kill_grace: None,
+        data: Vec::new(),
+    }
+}
+
+fn run(a: &mut Agent, id: &str) -> ContainerId {
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::RunTask {
+            framework: framework(),
+            task: alloc::boxed::Box::new(task(id)),
+        },
+    );
+    drain(a)
+        .into_iter()
+        .find_map(|o| match o {
+            AgentOutput::LaunchExecutor {
+                container_id,
+                sandbox,
+                ..
+            } => {
+                assert!(sandbox.starts_with(&alloc::format!(
+                    "slaves/c-S0/frameworks/f/executors/{id}/runs/"
+                )));
+                Some(container_id)
+            }
+            _ => None,
+        })
+        .expect("an executor is launched")
+}
+
+fn status(id: &str, state: TaskState, uuid: u8) -> TaskStatus {
+    TaskStatus {
+        task_id: TaskId::from(id),
+        state,
+        message: None,
+        source: StatusSource::Executor,
+        reason: None,
+        agent_id: None,
+        executor_id: None,
+        timestamp: wall(),
+        uuid: Some([uuid; 16]),
+        data: Vec::new(),
+    }
+}
+
+fn sent_updates(out: &[AgentOutput]) -> Vec<(TaskState, TaskState)> {
+    out.iter()
+        .filter_map(|o| match o {
+            AgentOutput::ToMaster(AgentToMaster::StatusUpdate(u)) => {
+                Some((u.status.state, u.latest_state))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_task_reaches_its_executor_and_updates_flow_one_at_a_time() {
+    let mut a = registered();
+    run(&mut a, "t1");
+    let (f, e) = (FrameworkId::from("f"), ExecutorId::from("t1"));
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    let out = drain(&mut a);
+    assert!(matches!(
+        out[0],
+        AgentOutput::ToExecutor {
+            event: ExecutorEvent::Subscribed { .. },
+            ..
+        }
+    ));
+    assert!(
+        matches!(&out[1], AgentOutput::ToExecutor { event: ExecutorEvent::Launch(t), .. } if t.task_id.as_str() == "t1")
+    );
+    a.handle_executor_update(
+        Instant::ZERO,
+        wall(),
+        &f,
+        &e,
+        status("t1", TaskState::Running, 1),
+    )
+    .unwrap();
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![(TaskState::Running, TaskState::Running)]
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        AgentOutput::ToExecutor {
+            event: ExecutorEvent::Acknowledged { .. },
+            ..
+        }
+    )));
+    // The second update waits for the first's acknowledgement, but its state travels as latest_state.
+    a.handle_executor_update(
+        Instant::ZERO,
+        wall(),
+        &f,
+        &e,
+        status("t1", TaskState::Finished, 2),
+    )
+    .unwrap();
+    assert!(sent_updates(&drain(&mut a)).is_empty());
+    a.handle_timeout(Instant::from_millis(10_000), wall());
+    assert_eq!(
+        sent_updates(&drain(&mut a)),
+        vec![(TaskState::Running, TaskState::Finished)]
+    );
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::Acknowledge {
+            framework_id: f.clone(),
+            task_id: TaskId::from("t1"),
+            uuid: [1; 16],
+        },
+    );
+    assert_eq!(
+        sent_updates(&drain(&mut a)),
+        vec![(TaskState::Finished, TaskState::Finished)]
+    );
+}
+
+#[test]
+fn executors_may_not_send_staging_or_updates_for_unknown_tasks() {
+    let mut a = registered();
+    run(&mut a, "t1");
+    let (f, e) = (FrameworkId::from("f"), ExecutorId::from("t1"));
+    assert_eq!(
+        a.handle_executor_update(
+            Instant::ZERO,
+            wall(),
+            &f,
+            &e,
+            status("t1", TaskState::Running, 1)
+        ),
+        Err(ExecutorCallError::NotSubscribed)
+    );
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    assert_eq!(
+        a.handle_executor_update(
+            Instant::ZERO,
+            wall(),
+            &f,
+            &e,
+            status("t1", TaskState::Staging, 1)
+        ),
+        Err(ExecutorCallError::StagingFromExecutor)
+    );
+    assert_eq!(
+        a.handle_executor_update(
+            Instant::ZERO,
+            wall(),
+            &f,
+            &e,
+            status("zz", TaskState::Running, 1)
+        ),
+        Err(ExecutorCallError::UnknownTask)
+    );
+    assert_eq!(
+        a.handle_executor_subscribe(
+            Instant::ZERO,
+            ExecutorStream(2),
+            &f,
+            &ExecutorId::from("nope")
+        ),
+        Err(ExecutorCallError::UnknownExecutor)
+    );
+}
+
+#[test]
+fn an_executor_that_dies_fails_its_unfinished_tasks() {
+    let mut a = registered();
+    let container = run(&mut a, "t1");
+    let (f, e) = (FrameworkId::from("f"), ExecutorId::from("t1"));
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    drain(&mut a);
+    a.handle_container_exited(Instant::ZERO, wall(), &container, 9);
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![(TaskState::Failed, TaskState::Failed)]
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        AgentOutput::ToMaster(AgentToMaster::ExecutorExited { status: 9, .. })
+    )));
+}
+
+#[test]
+fn killing_a_task_before_its_executor_subscribes_never_launches_it() {
+    let mut a = registered();
+    run(&mut a, "t1");
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::KillTask {
+            framework_id: FrameworkId::from("f"),
+            task_id: TaskId::from("t1"),
+        },
+    );
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![(TaskState::Killed, TaskState::Killed)]
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, AgentOutput::KillContainer { force: false, .. })));
+}
+
+#[test]
+fn an_executor_that_never_subscribes_is_destroyed_and_its_task_failed() {
+    let mut a = registered();
+    run(&mut a, "t1");
+    let late = Instant::ZERO + Duration::from_secs(61);
+    a.handle_timeout(late, wall());
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![(TaskState::Failed, TaskState::Failed)]
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, AgentOutput::KillContainer { force: true, .. })));
+}
+
+#[test]
+fn losing_the_master_pauses_updates_and_reregistration_reports_tasks() {
+    let mut a = registered();
+    run(&mut a, "t1");
+    let (f, e) = (FrameworkId::from("f"), ExecutorId::from("t1"));
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    drain(&mut a);
+    a.handle_master_disconnected(Instant::ZERO);
+    a.handle_executor_update(
+        Instant::ZERO,
+        wall(),
+        &f,
+        &e,
+        status("t1", TaskState::Running, 1),
+    )
+    .unwrap();
+    assert!(
+        sent_updates(&drain(&mut a)).is_empty(),
+        "nothing is sent while disconnected"
+    );
+    // Reconnect after the backoff: a Reregister carrying the task, then the update is resent.
+    let retry = match a.link() {
+        MasterLink::Disconnected { retry_at } => retry_at,
+        other => panic!("{other:?}"),
+    };
+    assert!(retry <= Instant::ZERO + Duration::from_secs(1));
+    a.handle_timeout(retry, wall());
+    assert!(drain(&mut a).contains(&AgentOutput::ConnectMaster));
+    a.handle_master_connected(retry);
+    let out = drain(&mut a);
+    let reports = out.iter().find_map(|o| match o {
+        AgentOutput::ToMaster(AgentToMaster::Reregister {
+            tasks, frameworks, ..
+        }) => Some((tasks.clone(), frameworks.len())),
+        _ => None,
+    });
+    let (tasks, frameworks) = reports.expect("a re-registration");
+    assert_eq!(frameworks, 1);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state, TaskState::Running);
+    a.handle_master_message(
+        retry,
+        wall(),
+        MasterToAgent::Reregistered {
+            id: AgentId::from("c-S0"),
+        },
+    );
+    assert_eq!(
+        sent_updates(&drain(&mut a)),
+        vec![(TaskState::Running, TaskState::Running)]
+    );
+}
+
+#[test]
+fn a_silent_master_is_dropped_and_pings_are_answered() {
+    let mut a = registered();
+    a.handle_master_message(Instant::ZERO, wall(), MasterToAgent::Ping { seq: 4 });
+    assert_eq!(
+        drain(&mut a),
+        vec![AgentOutput::ToMaster(AgentToMaster::Pong { seq: 4 })]
+    );
+    a.handle_timeout(Instant::ZERO + Duration::from_secs(76), wall());
+    assert!(drain(&mut a).contains(&AgentOutput::DisconnectMaster));
+    assert!(matches!(a.link(), MasterLink::Disconnected { .. }));
+}
