@@ -8,19 +8,13 @@ use mesolite_core::agent::{Agent, AgentOutput, ExecutorStream};
 use mesolite_core::ids::ContainerId;
 use mesolite_core::wire::{AgentToMaster, CommandSpec, MasterToAgent};
 use mesolite_platform::clock::Clock;
-use mesolite_platform::net::{self, FrameReader};
+use mesolite_platform::net::{self, Outgoing};
 use mesolite_platform::process::{self, ExecutorLaunch, Pid, Signal};
 use smol::channel::{self, Receiver, Sender};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-
-/// What the master connection's writer is told to do.
-enum LinkCmd {
-    Send(AgentToMaster),
-    Close,
-}
 
 /// Shared state of the agent's tasks (all on one thread).
 pub struct AgentDriver {
@@ -31,7 +25,7 @@ pub struct AgentDriver {
     master_addr: String,
     /// `IP:PORT` where executors reach this agent's HTTP API.
     endpoint: String,
-    link: RefCell<Option<Sender<LinkCmd>>>,
+    link: RefCell<Option<Sender<Outgoing<AgentToMaster>>>>,
     exec_streams: RefCell<HashMap<ExecutorStream, Sender<Bytes>>>,
     containers: RefCell<HashMap<ContainerId, Pid>>,
     next_id: Cell<u64>,
@@ -114,12 +108,12 @@ impl AgentDriver {
                 }
                 AgentOutput::DisconnectMaster => {
                     if let Some(tx) = self.link.borrow_mut().take() {
-                        let _ = tx.try_send(LinkCmd::Close);
+                        let _ = tx.try_send(Outgoing::Close);
                     }
                 }
                 AgentOutput::ToMaster(msg) => {
                     if let Some(tx) = self.link.borrow().as_ref() {
-                        let _ = tx.try_send(LinkCmd::Send(msg));
+                        let _ = tx.try_send(Outgoing::Send(msg));
                     }
                 }
                 AgentOutput::LaunchExecutor {
@@ -274,46 +268,18 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
             }
             Ok(stream) => {
                 d.quiet_connect_errors.set(false);
-                let (tx, rx) = channel::unbounded::<LinkCmd>();
+                let (tx, rx) = channel::unbounded::<Outgoing<AgentToMaster>>();
                 *d.link.borrow_mut() = Some(tx);
                 d.agent.borrow_mut().handle_master_connected(d.clock.now());
                 d.drain();
-                let mut writer = stream.clone();
-                let write = async {
-                    let mut scratch = Vec::new();
-                    while let Ok(cmd) = rx.recv().await {
-                        match cmd {
-                            LinkCmd::Send(msg) => {
-                                if net::write_message(&mut writer, &msg, &mut scratch)
-                                    .await
-                                    .is_err()
-                                {
-                                    break;
-                                }
-                            }
-                            LinkCmd::Close => break,
-                        }
-                    }
+                let on_message = |msg: MasterToAgent| {
+                    let (now, wall) = (d.clock.now(), d.clock.wall());
+                    d.agent.borrow_mut().handle_master_message(now, wall, msg);
+                    d.drain();
                 };
-                let read = async {
-                    let mut reader = FrameReader::new(stream.clone());
-                    loop {
-                        match reader.next::<MasterToAgent>().await {
-                            Ok(Some(msg)) => {
-                                let (now, wall) = (d.clock.now(), d.clock.wall());
-                                d.agent.borrow_mut().handle_master_message(now, wall, msg);
-                                d.drain();
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                log(&format!("closing the master connection: {e}"));
-                                break;
-                            }
-                        }
-                    }
-                };
-                smol::future::or(write, read).await;
-                let _ = stream.shutdown(std::net::Shutdown::Both);
+                if let Some(e) = net::pump(stream, rx, on_message).await {
+                    log(&format!("closing the master connection: {e}"));
+                }
                 d.link.borrow_mut().take();
                 d.agent
                     .borrow_mut()
@@ -326,27 +292,14 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
 
 /// Waits for timers at the agent's `poll_timeout` and runs them.
 pub async fn timer_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
-    loop {
-        let deadline = d.agent.borrow().poll_timeout();
-        let sleep = async {
-            match deadline {
-                Some(t) => {
-                    smol::Timer::at(d.clock.to_std(t)).await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-            true
-        };
-        let woken = async {
-            let _ = wake.recv().await;
-            false
-        };
-        if smol::future::or(sleep, woken).await {
-            let (now, wall) = (d.clock.now(), d.clock.wall());
-            d.agent.borrow_mut().handle_timeout(now, wall);
-            d.drain();
-        }
-    }
+    let clock = d.clock;
+    let deadline = || d.agent.borrow().poll_timeout();
+    let fire = || {
+        let (now, wall) = (d.clock.now(), d.clock.wall());
+        d.agent.borrow_mut().handle_timeout(now, wall);
+        d.drain();
+    };
+    mesolite_platform::clock::run_timer(clock, wake, deadline, fire).await;
 }
 
 /// Reaps executor processes that ended and reports them.

@@ -532,6 +532,28 @@ pub fn agent_info_to_v1(info: &wire::AgentInfo, id: Option<&ids::AgentId>) -> v1
     }
 }
 
+/// A bare `ExecutorInfo` naming an executor of a framework.
+pub fn executor_info(
+    kind: v1::ExecutorType,
+    executor_id: &ids::ExecutorId,
+    framework_id: &ids::FrameworkId,
+) -> v1::ExecutorInfo {
+    v1::ExecutorInfo {
+        kind: Some(kind),
+        executor_id: v1::ExecutorId::new(executor_id.as_str()),
+        framework_id: Some(v1::FrameworkId::new(framework_id.as_str())),
+        command: None,
+        container: None,
+        resources: Vec::new(),
+        name: None,
+        source: None,
+        data: None,
+        discovery: None,
+        shutdown_grace_period: None,
+        labels: None,
+    }
+}
+
 /// One executor event as a RecordIO record.
 pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
     use v1::executor::Event;
@@ -542,20 +564,8 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
             agent_id,
             container_id,
         } => {
-            let executor_info = v1::ExecutorInfo {
-                kind: Some(v1::ExecutorType::Default),
-                executor_id: v1::ExecutorId::new(executor_id.as_str()),
-                framework_id: Some(v1::FrameworkId::new(framework.id.as_str())),
-                command: None,
-                container: None,
-                resources: Vec::new(),
-                name: None,
-                source: None,
-                data: None,
-                discovery: None,
-                shutdown_grace_period: None,
-                labels: None,
-            };
+            let executor_info =
+                executor_info(v1::ExecutorType::Default, executor_id, &framework.id);
             Event::subscribed(v1::executor::Subscribed {
                 executor_info,
                 framework_info: framework_record_to_v1(framework),

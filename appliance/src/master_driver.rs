@@ -8,7 +8,7 @@ use mesolite_core::master::{ConnId, Leadership, Master, MasterOutput, StreamId};
 use mesolite_core::registry::WriteResult;
 use mesolite_core::wire::{AgentToMaster, MasterToAgent};
 use mesolite_platform::clock::Clock;
-use mesolite_platform::net::{self, FrameReader};
+use mesolite_platform::net::{self, Outgoing};
 use mesolite_platform::store::Store;
 use smol::channel::{self, Receiver, Sender, TrySendError};
 use smol::net::TcpStream;
@@ -16,17 +16,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// What an agent connection's writer is told to do.
-enum AgentConnCmd {
-    Send(MasterToAgent),
-    Close,
-}
-
 /// Shared state of the master process's tasks (all on one thread).
 pub struct MasterDriver {
     pub master: RefCell<Master>,
     pub clock: Clock,
-    agent_conns: RefCell<HashMap<ConnId, Sender<AgentConnCmd>>>,
+    agent_conns: RefCell<HashMap<ConnId, Sender<Outgoing<MasterToAgent>>>>,
     streams: RefCell<HashMap<StreamId, Sender<Bytes>>>,
     next_id: Cell<u64>,
     timer_wake: Sender<()>,
@@ -92,8 +86,8 @@ impl MasterDriver {
             let out = self.master.borrow_mut().poll_output();
             let Some(out) = out else { break };
             match out {
-                MasterOutput::ToAgent { conn, msg } => self.to_agent(conn, AgentConnCmd::Send(msg)),
-                MasterOutput::CloseAgent { conn } => self.to_agent(conn, AgentConnCmd::Close),
+                MasterOutput::ToAgent { conn, msg } => self.to_agent(conn, Outgoing::Send(msg)),
+                MasterOutput::CloseAgent { conn } => self.to_agent(conn, Outgoing::Close),
                 MasterOutput::ToFramework { stream, event } => {
                     let record = convert::scheduler_event_record(&self.master.borrow(), &event);
                     self.to_stream(stream, record);
@@ -113,7 +107,7 @@ impl MasterDriver {
         let _ = self.timer_wake.try_send(());
     }
 
-    fn to_agent(&self, conn: ConnId, cmd: AgentConnCmd) {
+    fn to_agent(&self, conn: ConnId, cmd: Outgoing<MasterToAgent>) {
         if let Some(tx) = self.agent_conns.borrow().get(&conn) {
             let _ = tx.try_send(cmd);
         }
@@ -191,27 +185,14 @@ pub fn log(line: &str) {
 
 /// Waits for timers at the master's `poll_timeout` and runs them.
 pub async fn timer_task(d: Rc<MasterDriver>, wake: Receiver<()>) {
-    loop {
-        let deadline = d.master.borrow().poll_timeout();
-        let sleep = async {
-            match deadline {
-                Some(t) => {
-                    smol::Timer::at(d.clock.to_std(t)).await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-            true
-        };
-        let woken = async {
-            let _ = wake.recv().await;
-            false
-        };
-        if smol::future::or(sleep, woken).await {
-            let (now, wall) = (d.clock.now(), d.clock.wall());
-            d.master.borrow_mut().handle_timeout(now, wall);
-            d.drain();
-        }
-    }
+    let clock = d.clock;
+    let deadline = || d.master.borrow().poll_timeout();
+    let fire = || {
+        let (now, wall) = (d.clock.now(), d.clock.wall());
+        d.master.borrow_mut().handle_timeout(now, wall);
+        d.drain();
+    };
+    mesolite_platform::clock::run_timer(clock, wake, deadline, fire).await;
 }
 
 /// Persists registry entries one batch at a time (append + fdatasync off the event loop), and
@@ -269,50 +250,22 @@ pub async fn store_task(d: Rc<MasterDriver>, mut store: Store, wake: Receiver<()
 /// Serves one agent connection speaking the internal protocol (preamble already consumed).
 pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
     let conn = ConnId(d.next_id());
-    let (tx, rx) = channel::unbounded::<AgentConnCmd>();
+    let (tx, rx) = channel::unbounded::<Outgoing<MasterToAgent>>();
     d.agent_conns.borrow_mut().insert(conn, tx);
     let peer = stream
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let mut writer = stream.clone();
-    let write = async {
-        let mut scratch = Vec::new();
-        while let Ok(cmd) = rx.recv().await {
-            match cmd {
-                AgentConnCmd::Send(msg) => {
-                    if net::write_message(&mut writer, &msg, &mut scratch)
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-                AgentConnCmd::Close => break,
-            }
-        }
+    let on_message = |msg: AgentToMaster| {
+        let (now, wall) = (d.clock.now(), d.clock.wall());
+        d.master
+            .borrow_mut()
+            .handle_agent_message(now, wall, conn, msg);
+        d.drain();
     };
-    let read = async {
-        let mut reader = FrameReader::new(stream.clone());
-        loop {
-            match reader.next::<AgentToMaster>().await {
-                Ok(Some(msg)) => {
-                    let (now, wall) = (d.clock.now(), d.clock.wall());
-                    d.master
-                        .borrow_mut()
-                        .handle_agent_message(now, wall, conn, msg);
-                    d.drain();
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    log(&format!("closing agent connection from {peer}: {e}"));
-                    break;
-                }
-            }
-        }
-    };
-    smol::future::or(write, read).await;
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    if let Some(e) = net::pump(stream, rx, on_message).await {
+        log(&format!("closing agent connection from {peer}: {e}"));
+    }
     d.agent_conns.borrow_mut().remove(&conn);
     d.master
         .borrow_mut()

@@ -388,20 +388,11 @@ fn get_executors(m: &Master) -> v1::operator::GetExecutors {
             continue;
         }
         executors.push(v1::operator::Executor {
-            executor_info: v1::ExecutorInfo {
-                kind: Some(v1::ExecutorType::Custom),
-                executor_id: v1::ExecutorId::new(t.executor_id.as_str()),
-                framework_id: Some(v1::FrameworkId::new(t.framework_id.as_str())),
-                command: None,
-                container: None,
-                resources: Vec::new(),
-                name: None,
-                source: None,
-                data: None,
-                discovery: None,
-                shutdown_grace_period: None,
-                labels: None,
-            },
+            executor_info: convert::executor_info(
+                v1::ExecutorType::Custom,
+                t.executor_id,
+                t.framework_id,
+            ),
             agent_id: v1::AgentId::new(t.agent_id.as_str()),
         });
     }

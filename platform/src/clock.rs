@@ -42,6 +42,37 @@ impl Clock {
     }
 }
 
+/// A driver's timer: sleeps until `deadline()` (re-read whenever `wake` fires, since inputs move
+/// deadlines) and calls `fire()` when it passes.
+pub async fn run_timer(
+    clock: Clock,
+    wake: smol::channel::Receiver<()>,
+    deadline: impl Fn() -> Option<Instant>,
+    fire: impl Fn(),
+) {
+    loop {
+        let due = deadline();
+        let sleep = async {
+            match due {
+                Some(t) => {
+                    smol::Timer::at(clock.to_std(t)).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+            true
+        };
+        let woken = async {
+            if wake.recv().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            false
+        };
+        if smol::future::or(sleep, woken).await {
+            fire();
+        }
+    }
+}
+
 /// A seed for a state machine's generator, from the OS random source (falls back to time and pid).
 pub fn random_seed() -> u64 {
     let mut buf = [0u8; 8];

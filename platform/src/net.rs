@@ -107,6 +107,46 @@ impl FrameReader {
     }
 }
 
+/// What a connection's writer is told to do.
+#[derive(Debug)]
+pub enum Outgoing<T> {
+    Send(T),
+    Close,
+}
+
+/// Runs a framed connection until either side ends it: writes what `outgoing` yields (until
+/// `Close` or the channel closes) and hands each incoming message to `on_message`. Returns the
+/// error that ended it, `None` for a clean end. The socket is shut down on return.
+pub async fn pump<I: DeserializeOwned, O: Serialize>(
+    stream: TcpStream,
+    outgoing: smol::channel::Receiver<Outgoing<O>>,
+    mut on_message: impl FnMut(I),
+) -> Option<NetError> {
+    let mut writer = stream.clone();
+    let write = async {
+        let mut scratch = Vec::new();
+        while let Ok(Outgoing::Send(msg)) = outgoing.recv().await {
+            if let Err(e) = write_message(&mut writer, &msg, &mut scratch).await {
+                return Some(e);
+            }
+        }
+        None
+    };
+    let read = async {
+        let mut reader = FrameReader::new(stream.clone());
+        loop {
+            match reader.next::<I>().await {
+                Ok(Some(msg)) => on_message(msg),
+                Ok(None) => return None,
+                Err(e) => return Some(e),
+            }
+        }
+    };
+    let ended = smol::future::or(write, read).await;
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    ended
+}
+
 /// Writes one framed message.
 pub async fn write_message<T: Serialize>(
     stream: &mut TcpStream,

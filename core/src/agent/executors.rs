@@ -310,19 +310,8 @@ impl Agent {
             status.timestamp = wall;
         }
         let task_id = status.task_id.clone();
-        let update = StatusUpdate {
-            framework_id: framework_id.clone(),
-            latest_state: status.state,
-            status,
-        };
-        match self.updates.push(now, self.cfg.status_retry_min, update) {
-            Ok(Some(send)) if self.link == super::MasterLink::Registered => {
-                self.outputs
-                    .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
-            }
-            Ok(_) => {}
-            Err(_) => return Err(ExecutorCallError::QueueFull),
-        }
+        self.try_queue_update(now, framework_id.clone(), status)
+            .map_err(|_| ExecutorCallError::QueueFull)?;
         self.outputs.push_back(AgentOutput::ToExecutor {
             stream,
             event: ExecutorEvent::Acknowledged { task_id, uuid },
@@ -648,21 +637,33 @@ impl Agent {
         }
     }
 
-    fn queue_update(&mut self, now: Instant, framework_id: FrameworkId, status: TaskStatus) {
+    /// Queues an update in its task's stream and sends it if it is the stream's head.
+    fn try_queue_update(
+        &mut self,
+        now: Instant,
+        framework_id: FrameworkId,
+        status: TaskStatus,
+    ) -> Result<(), super::updates::QueueError> {
         let update = StatusUpdate {
             framework_id,
             latest_state: status.state,
             status,
         };
-        match self.updates.push(now, self.cfg.status_retry_min, update) {
-            Ok(Some(send)) if self.link == super::MasterLink::Registered => {
+        if let Some(send) = self.updates.push(now, self.cfg.status_retry_min, update)? {
+            if self.link == super::MasterLink::Registered {
                 self.outputs
                     .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
             }
-            Ok(_) => {}
-            Err(_) => self.log(String::from(
+        }
+        Ok(())
+    }
+
+    /// Queues an update the agent generated itself (its stream is bounded; see `updates.rs`).
+    fn queue_update(&mut self, now: Instant, framework_id: FrameworkId, status: TaskStatus) {
+        if self.try_queue_update(now, framework_id, status).is_err() {
+            self.log(String::from(
                 "status update queue full; dropping an agent-generated update",
-            )),
+            ));
         }
     }
 
