@@ -11,6 +11,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use mesolite_core::ids::{ExecutorId, FrameworkId};
 use smol::stream::StreamExt;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::rc::Rc;
 
 /// Most bytes one `/files/read` answers with.
@@ -148,8 +149,17 @@ fn read_file(d: &AgentDriver, uri: &hyper::Uri) -> Response<Body> {
         Err(e) => return http::error(StatusCode::NOT_FOUND, e),
     };
     let read = (|| -> std::io::Result<(Vec<u8>, u64)> {
-        let mut f = std::fs::File::open(&file)?;
-        let size = f.metadata()?.len();
+        // Non-blocking open and a type check after it: a FIFO a task made must not block the
+        // agent's event loop.
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(&file)?;
+        let meta = f.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        let size = meta.len();
         if offset == -1 {
             return Ok((Vec::new(), size));
         }

@@ -173,8 +173,12 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
+                let digits = &bytes[i + 1..i + 3];
+                let hex = digits
+                    .iter()
+                    .all(u8::is_ascii_hexdigit)
+                    .then(|| std::str::from_utf8(digits).ok())
+                    .flatten()
                     .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
@@ -213,5 +217,7 @@ mod tests {
         assert_eq!(query_param(&uri, "missing"), None);
         let uri: hyper::Uri = "/p?q=%4".parse().unwrap();
         assert_eq!(query_param(&uri, "q").as_deref(), Some("%4"));
+        let uri: hyper::Uri = "/p?q=%+5".parse().unwrap();
+        assert_eq!(query_param(&uri, "q").as_deref(), Some("% 5"));
     }
 }

@@ -42,9 +42,21 @@ pub async fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// How long a new connection may take to say what it speaks.
+pub const SNIFF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a freshly accepted connection speaks, decided from its first bytes without consuming them
-/// (an HTTP request is left intact for the HTTP server). Waits until enough bytes arrived.
+/// (an HTTP request is left intact for the HTTP server). A peer that sends too little to decide
+/// within [`SNIFF_TIMEOUT`] (or half a preamble and then nothing) gets `TimedOut`.
 pub async fn sniff(stream: &TcpStream) -> Result<Sniffed, NetError> {
+    smol::future::or(sniff_now(stream), async {
+        smol::Timer::after(SNIFF_TIMEOUT).await;
+        Err(NetError::Io(std::io::ErrorKind::TimedOut.into()))
+    })
+    .await
+}
+
+async fn sniff_now(stream: &TcpStream) -> Result<Sniffed, NetError> {
     let mut buf = [0u8; wire::PREAMBLE_LEN];
     loop {
         let n = stream.peek(&mut buf).await?;

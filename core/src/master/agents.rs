@@ -97,7 +97,7 @@ impl Master {
             return;
         }
         match msg {
-            AgentToMaster::Register { info } => self.register_agent(conn, info),
+            AgentToMaster::Register { info } => self.register_agent(now, wall, conn, info),
             AgentToMaster::Reregister {
                 id,
                 info,
@@ -138,7 +138,7 @@ impl Master {
         }
     }
 
-    fn register_agent(&mut self, conn: ConnId, info: AgentInfo) {
+    fn register_agent(&mut self, now: Instant, wall: WallTime, conn: ConnId, info: AgentInfo) {
         if let Some(id) = self.conns.get(&conn) {
             // A retry on a connection that is already registered: answer again.
             let id = id.clone();
@@ -147,6 +147,27 @@ impl Master {
                 msg: MasterToAgent::Registered { id },
             });
             return;
+        }
+        // A new agent at the address of one that is not connected replaces it (Mesos removes the
+        // old agent): its tasks are gone with the process that ran them.
+        let same_address = |ip: &str, port: u16| ip == info.ip && port == info.port;
+        let mut stale: Vec<AgentId> = self
+            .agents
+            .values()
+            .filter(|a| a.conn.is_none() && same_address(&a.info.ip, a.info.port))
+            .map(|a| a.id.clone())
+            .collect();
+        stale.extend(
+            self.registry()
+                .admitted
+                .iter()
+                .filter(|a| {
+                    !self.agents.contains_key(&a.id) && same_address(&a.info.ip, a.info.port)
+                })
+                .map(|a| a.id.clone()),
+        );
+        for id in stale {
+            self.remove_agent(now, wall, &id, "a new agent registered at its address");
         }
         let op = Op::AdmitAgent {
             info: record_of(&info),
@@ -331,6 +352,54 @@ impl Master {
             msg: MasterToAgent::Reregistered { id: id.clone() },
         });
         self.log(alloc::format!("agent {id} re-registered"));
+    }
+
+    /// Removes an agent for good (Mesos `removeSlave`): its offers are rescinded, its tasks
+    /// reported lost to their frameworks (no uuid: nothing to acknowledge), frameworks get a
+    /// FAILURE with the agent id, and the registry forgets it.
+    pub(super) fn remove_agent(&mut self, now: Instant, wall: WallTime, id: &AgentId, why: &str) {
+        if self.agents.contains_key(id) {
+            self.rescind_offers_on_agent(id);
+        }
+        let lost = self.take_agent_tasks(id);
+        let mut frameworks: Vec<FrameworkId> = Vec::new();
+        for task in lost {
+            let status = self.master_status(
+                task.task_id.clone(),
+                crate::task_state::TaskState::Lost,
+                crate::wire::StatusReason::AgentRemoved,
+                why,
+                Some(id.clone()),
+                wall,
+            );
+            self.send_status(&task.framework_id, status);
+            if !frameworks.contains(&task.framework_id) {
+                frameworks.push(task.framework_id.clone());
+            }
+        }
+        for fid in frameworks {
+            if let Some(stream) = self.frameworks.get(&fid).and_then(|f| f.stream) {
+                self.outputs.push_back(MasterOutput::ToFramework {
+                    stream,
+                    event: super::SchedulerEvent::Failure {
+                        agent_id: id.clone(),
+                        executor_id: None,
+                        status: None,
+                    },
+                });
+            }
+        }
+        if let Some(agent) = self.agents.remove(id) {
+            if let Some(conn) = agent.conn {
+                self.conns.remove(&conn);
+                self.outputs.push_back(MasterOutput::CloseAgent { conn });
+            }
+            self.allocator.remove_agent(agent.slot);
+            self.agent_slots.give_back(agent.slot.0);
+        }
+        let _ = now;
+        self.submit(Op::RemoveAgent { id: id.clone() }, PendingOp::Remove);
+        self.log(alloc::format!("removed agent {id}: {why}"));
     }
 
     /// Pings agents that are due and notices the ones that stopped answering.

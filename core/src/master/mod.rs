@@ -168,6 +168,8 @@ enum PendingOp {
         conn: ConnId,
         rereg: agents::Reregistration,
     },
+    /// An agent removal; nothing waits on it.
+    Remove,
 }
 
 /// The master.
@@ -382,6 +384,7 @@ impl Master {
             PendingOp::Reregister { conn, rereg } => {
                 self.finish_reregistration(now, wall, conn, rereg, outcome)
             }
+            PendingOp::Remove => {}
         }
     }
 

@@ -415,6 +415,27 @@ impl Master {
         );
     }
 
+    /// Takes every task that ran on an agent out of the live tables (into completed tasks, as lost).
+    pub(super) fn take_agent_tasks(&mut self, agent: &AgentId) -> Vec<TaskEntry> {
+        let keys: Vec<(FrameworkId, TaskId)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| &t.agent_id == agent)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out = Vec::new();
+        for key in keys {
+            if let Some(mut task) = self.tasks.remove(&key) {
+                if !task.state.is_terminal() {
+                    task.state = TaskState::Lost;
+                }
+                out.push(task.clone());
+                self.remember_completed(task);
+            }
+        }
+        out
+    }
+
     /// Drops every task of a removed framework (the agents were told to shut it down).
     pub(super) fn remove_framework_tasks(&mut self, _wall: WallTime, framework_id: &FrameworkId) {
         let keys: Vec<(FrameworkId, TaskId)> = self

@@ -579,3 +579,35 @@ fn a_failed_registry_write_is_fatal() {
         }
     )));
 }
+
+#[test]
+fn a_new_agent_at_the_address_of_a_disconnected_one_replaces_it() {
+    let mut f = Fixture::new();
+    let old = f.register(1, 5051);
+    let (fid, token) = f.subscribe(10, Duration::ZERO);
+    let offers = f.allocate();
+    f.call(
+        &fid,
+        &token,
+        SchedulerCall::Accept {
+            offer_ids: vec![offers[0].id.clone()],
+            operations: vec![launch("t1", &old, "cpus:1")],
+            refuse: None,
+        },
+    )
+    .unwrap();
+    f.m.handle_agent_disconnected(f.now, ConnId(1));
+    let info = f.agent_info(5051);
+    f.m.handle_agent_message(f.now, wall(), ConnId(2), AgentToMaster::Register { info });
+    let out = f.pump();
+    assert!(out.iter().any(|o| matches!(o, MasterOutput::ToFramework { event: SchedulerEvent::Update(s), .. } if s.state == TaskState::Lost && s.task_id.as_str() == "t1")));
+    assert!(out.iter().any(|o| matches!(o, MasterOutput::ToFramework { event: SchedulerEvent::Failure { agent_id, executor_id: None, .. }, .. } if *agent_id == old)));
+    let ids: Vec<&AgentId> = f.m.agents().map(|a| a.id).collect();
+    assert_eq!(ids.len(), 1);
+    assert_ne!(ids[0], &old);
+    assert!(
+        f.m.registry().admitted.iter().all(|a| a.id != old),
+        "the registry forgets the old agent"
+    );
+    assert_eq!(f.m.tasks().count(), 0);
+}
