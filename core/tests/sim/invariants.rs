@@ -1,0 +1,122 @@
+//! The invariants checked after every step of the simulation (and at the moments the brief
+//! names): resources conserved, no task on two agents, nothing acknowledged before it is
+//! durable, offers only from registered and connected agents.
+
+use std::collections::BTreeMap;
+
+use mesolite_core::ids::{AgentId, FrameworkId, TaskId};
+use mesolite_core::master::OfferRecord;
+use mesolite_core::resources::Resources;
+
+use crate::world::World;
+
+impl World {
+    /// An agent id the master names to an agent must already be in the registry on disk.
+    pub fn check_durable_id(&mut self, id: &AgentId, when: &str) {
+        match self.disk.replay() {
+            Ok(reg) => {
+                if reg.admitted_agent(id).is_none() {
+                    self.fail(format!(
+                        "agent id {id} {when} to an agent before it is durable in the registry"
+                    ));
+                }
+            }
+            Err(e) => self.fail(format!("the registry on disk does not replay: {e}")),
+        }
+    }
+
+    /// An offer's agent must be live, active and still connected as far as the master was told.
+    pub fn check_offer_source(&mut self, o: &OfferRecord) {
+        let Some(m) = &self.master else { return };
+        let active = m.agents().any(|a| *a.id == o.agent_id && a.active);
+        if !active {
+            self.fail(format!(
+                "offer {} is on agent {} which is not registered and active",
+                o.id, o.agent_id
+            ));
+            return;
+        }
+        let gen = self.master_gen;
+        let connected = self
+            .conns
+            .values()
+            .any(|c| c.gen == gen && !c.master_told && c.registered.as_ref() == Some(&o.agent_id));
+        if !connected {
+            self.fail(format!(
+                "offer {} is on agent {} but the master was told every connection of that agent closed",
+                o.id, o.agent_id
+            ));
+        }
+    }
+
+    pub fn check_invariants(&mut self) {
+        if self.violation.is_some() {
+            return;
+        }
+        self.check_master_resources();
+        self.check_offers();
+        self.check_agent_tasks();
+    }
+
+    /// (1) For each agent: outstanding offers plus resources of unreleased tasks fit in its total.
+    fn check_master_resources(&mut self) {
+        let Some(m) = &self.master else { return };
+        let mut bad = None;
+        for a in m.agents() {
+            let mut used = a.allocated.clone();
+            if used.add_all(&a.offered).is_err() || !a.info.resources.contains(&used) {
+                bad = Some(format!(
+                    "agent {} is overcommitted: tasks {} + offers {} exceed its total {}",
+                    a.id, a.allocated, a.offered, a.info.resources
+                ));
+                break;
+            }
+        }
+        if let Some(b) = bad {
+            self.fail(b);
+        }
+    }
+
+    /// (4) Every outstanding offer comes from a registered, active, connected agent, and no two
+    /// offers are the same.
+    fn check_offers(&mut self) {
+        let Some(m) = &self.master else { return };
+        let offers: Vec<OfferRecord> = m.offers().cloned().collect();
+        for o in &offers {
+            self.check_offer_source(o);
+        }
+    }
+
+    /// (2) No task of a framework runs on two agents, and what runs on an agent fits in it.
+    fn check_agent_tasks(&mut self) {
+        let mut seen: BTreeMap<(FrameworkId, TaskId), usize> = BTreeMap::new();
+        let mut bad = None;
+        for (i, a) in self.agents.iter().enumerate() {
+            let mut used = Resources::new();
+            for e in a.agent.executors() {
+                for (spec, state) in &e.tasks {
+                    if state.is_terminal() {
+                        continue;
+                    }
+                    let key = (e.framework_id.clone(), spec.task_id.clone());
+                    if let Some(other) = seen.insert(key, i) {
+                        bad = Some(format!(
+                            "task {} of framework {} runs on agent{other} and agent{i}",
+                            spec.task_id, e.framework_id
+                        ));
+                    }
+                    let _ = used.add_all(&spec.resources);
+                }
+            }
+            if !a.total.contains(&used) {
+                bad = Some(format!(
+                    "agent{i} runs tasks using {used}, more than its total {}",
+                    a.total
+                ));
+            }
+        }
+        if let Some(b) = bad {
+            self.fail(b);
+        }
+    }
+}
