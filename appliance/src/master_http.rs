@@ -190,9 +190,9 @@ fn subscribe(d: &Rc<MasterDriver>, call: &v1::scheduler::Call) -> Response<Body>
             let status = match e {
                 SubscribeError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
                 SubscribeError::TooManyFrameworks => StatusCode::SERVICE_UNAVAILABLE,
-                SubscribeError::InvalidRole(_) | SubscribeError::RoleChanged { .. } => {
-                    StatusCode::BAD_REQUEST
-                }
+                SubscribeError::InvalidRole(_)
+                | SubscribeError::RoleChanged { .. }
+                | SubscribeError::Removed(_) => StatusCode::BAD_REQUEST,
             };
             http::error(status, e.to_string())
         }

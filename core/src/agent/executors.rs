@@ -63,6 +63,8 @@ pub(super) struct ExecutorEntry {
     pub launched: BTreeMap<TaskId, (TaskSpec, TaskState)>,
     /// Tasks the framework asked to kill (a later exit reports them KILLED, not FAILED).
     pub killing: Vec<TaskId>,
+    /// A generated command executor (`mesolite executor`), not the framework's own.
+    pub command_executor: bool,
 }
 
 impl ExecutorEntry {
@@ -173,6 +175,7 @@ impl Agent {
             ),
         ];
         let command = task.executor.command.clone();
+        let command_executor = command.is_none();
         self.outputs.push_back(AgentOutput::LaunchExecutor {
             framework_id: fid.clone(),
             executor_id: executor_id.clone(),
@@ -196,6 +199,7 @@ impl Agent {
                 queued: alloc::vec![task],
                 launched: BTreeMap::new(),
                 killing: Vec::new(),
+                command_executor,
             },
         );
     }
@@ -334,6 +338,7 @@ impl Agent {
             return;
         };
         exec.state = ExecutorState::Terminated;
+        let command_executor = exec.command_executor;
         if let Some(stream) = exec.stream.take() {
             self.streams.remove(&stream);
             self.outputs
@@ -381,6 +386,7 @@ impl Agent {
                     framework_id: key.0.clone(),
                     executor_id: key.1.clone(),
                     status: wait_status,
+                    command_executor,
                 }));
         }
         self.forget_finished_executor(&key);
@@ -677,6 +683,10 @@ impl Agent {
                 .map(|t| (t, TaskState::Staging))
                 .chain(e.launched.values().map(|(t, s)| (t, *s)));
             for (t, state) in tasks {
+                // A terminal task the framework has acknowledged is over: not reported.
+                if state.is_terminal() && !self.updates.has_pending(fid, &t.task_id) {
+                    continue;
+                }
                 let state = self.updates.latest_state(fid, &t.task_id).unwrap_or(state);
                 out.push(TaskReport {
                     framework_id: fid.clone(),

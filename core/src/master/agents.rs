@@ -57,6 +57,14 @@ impl Master {
     /// An agent connection was closed by the network or the driver.
     pub fn handle_agent_disconnected(&mut self, _now: Instant, conn: ConnId) {
         let Some(id) = self.conns.remove(&conn) else {
+            // Closed while its (re-)registration waits for the registry: remember, so the
+            // completion does not activate the agent on a dead connection.
+            let waiting = self.pending.values().any(|p| {
+                matches!(p, PendingOp::Admit { conn: c, .. } | PendingOp::Reregister { conn: c, .. } if *c == conn)
+            });
+            if waiting {
+                self.closed_conns.insert(conn);
+            }
             return;
         };
         self.deactivate_agent(&id, "connection closed");
@@ -130,8 +138,11 @@ impl Master {
                 framework_id,
                 executor_id,
                 status,
+                command_executor,
             } => {
-                if let Some(agent_id) = self.conns.get(&conn).cloned() {
+                // Generated command executors produce no FAILURE event (as in Mesos).
+                if let (Some(agent_id), false) = (self.conns.get(&conn).cloned(), command_executor)
+                {
                     self.handle_executor_exited(&agent_id, &framework_id, executor_id, status);
                 }
             }
@@ -183,6 +194,14 @@ impl Master {
         info: AgentInfo,
         outcome: Result<Applied, OpError>,
     ) {
+        if self.closed_conns.remove(&conn) {
+            // Admitted, but the agent is gone; it registers afresh at the same address, which
+            // replaces this admission.
+            self.log(String::from(
+                "an agent disconnected before its registration completed",
+            ));
+            return;
+        }
         let id = match outcome {
             Ok(Applied::Admitted { id }) => id,
             other => {
@@ -335,15 +354,35 @@ impl Master {
             frameworks,
             tasks,
         } = rereg;
-        let was_live = self.agents.contains_key(&id);
+        if self.closed_conns.remove(&conn) {
+            self.log(alloc::format!(
+                "agent {id} disconnected before its re-registration completed"
+            ));
+            return;
+        }
         if !self.activate_agent(now, wall, conn, id.clone(), info, true) {
             return;
         }
-        if !was_live {
-            for fw in &frameworks {
+        // Frameworks torn down while the agent was away are shut down there, not revived.
+        let mut removed: Vec<FrameworkId> = Vec::new();
+        for fw in &frameworks {
+            if self.is_removed_framework(&fw.id) {
+                removed.push(fw.id.clone());
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::ShutdownFramework {
+                        framework_id: fw.id.clone(),
+                    },
+                });
+            } else {
                 self.recover_framework(now, fw);
             }
-            for report in tasks {
+        }
+        // Tasks the master sent that the agent does not have were lost on the way (Mesos
+        // `reconcileKnownSlave`).
+        self.lose_unreported_tasks(now, wall, &id, &tasks);
+        for report in tasks {
+            if !removed.contains(&report.framework_id) {
                 self.recover_task(now, &id, report);
             }
         }
@@ -439,6 +478,14 @@ impl Master {
             .iter()
             .map(|a| &a.id)
             .filter(move |id| !self.agents.contains_key(*id))
+    }
+
+    /// True while some admitted agent has not re-registered with this master.
+    pub(super) fn any_recovering_agent(&self) -> bool {
+        self.registry()
+            .admitted
+            .iter()
+            .any(|a| !self.agents.contains_key(&a.id))
     }
 
     /// Admitted in the registry but not re-registered with this master yet.

@@ -103,6 +103,8 @@ pub enum SubscribeError {
     NotReady,
     TooManyFrameworks,
     InvalidRole(String),
+    /// The framework was torn down; it must subscribe afresh, without an id.
+    Removed(FrameworkId),
     /// A re-subscription asked for another role (needs MULTI_ROLE, a later issue).
     RoleChanged {
         from: Role,
@@ -118,6 +120,10 @@ impl fmt::Display for SubscribeError {
                 f.write_str("the master has no room for another framework")
             }
             SubscribeError::InvalidRole(r) => write!(f, "invalid role '{r}'"),
+            SubscribeError::Removed(id) => write!(
+                f,
+                "framework {id} was torn down; subscribe without a framework id"
+            ),
             SubscribeError::RoleChanged { from, to } => write!(
                 f,
                 "a framework cannot change its role on re-subscription (from '{from}' to '{to}')"
@@ -190,6 +196,9 @@ impl Master {
             }
         };
         spec.id = Some(id.clone());
+        if self.is_removed_framework(&id) {
+            return Err(SubscribeError::Removed(id));
+        }
         if let Some(existing) = self.frameworks.get(&id) {
             if existing.spec.role != spec.role {
                 return Err(SubscribeError::RoleChanged {
@@ -204,6 +213,7 @@ impl Master {
             existing.spec = spec;
             existing.failover_deadline = None;
             existing.recovered = false;
+            existing.suppressed = false;
             existing.reregistered_time = Some(wall);
             existing.next_heartbeat = now + self.cfg.heartbeat_interval;
             let slot = existing.slot;
@@ -478,6 +488,10 @@ impl Master {
             }
         }
         self.remove_framework_tasks(wall, framework_id);
+        if self.removed_frameworks.len() >= super::MAX_REMOVED_FRAMEWORKS {
+            self.removed_frameworks.pop_front();
+        }
+        self.removed_frameworks.push_back(framework_id.clone());
         if let Some(fw) = self.frameworks.remove(framework_id) {
             self.allocator.remove_framework(fw.slot);
             self.framework_slots.give_back(fw.slot.0);
@@ -487,6 +501,10 @@ impl Master {
             }
         }
         self.log(alloc::format!("framework {framework_id} removed"));
+    }
+
+    pub(super) fn is_removed_framework(&self, id: &FrameworkId) -> bool {
+        self.removed_frameworks.contains(id)
     }
 
     /// A framework learned from a re-registering agent: known, but waiting for its scheduler.

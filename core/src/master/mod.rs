@@ -31,6 +31,10 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// Torn-down frameworks remembered, so agents that come back are told to shut them down and
+/// schedulers cannot resubscribe to them (Mesos keeps 50 completed frameworks).
+pub const MAX_REMOVED_FRAMEWORKS: usize = 1_000;
+
 /// The version mesolite reports as its Mesos API level.
 pub const MESOS_VERSION: &str = "1.5.0";
 
@@ -189,6 +193,10 @@ pub struct Master {
     tasks: BTreeMap<(FrameworkId, TaskId), tasks::TaskEntry>,
     completed_tasks: VecDeque<tasks::TaskEntry>,
     pending: BTreeMap<u64, PendingOp>,
+    /// Agent connections that closed while their (re-)registration waited for the registry.
+    closed_conns: alloc::collections::BTreeSet<ConnId>,
+    /// Frameworks torn down by this master, newest last, at most `MAX_REMOVED_FRAMEWORKS`.
+    removed_frameworks: VecDeque<FrameworkId>,
     next_tag: u64,
     next_offer: u64,
     next_framework: u64,
@@ -258,6 +266,8 @@ impl Master {
             tasks: BTreeMap::new(),
             completed_tasks: VecDeque::new(),
             pending: BTreeMap::new(),
+            closed_conns: alloc::collections::BTreeSet::new(),
+            removed_frameworks: VecDeque::new(),
             next_tag: 0,
             next_offer: 0,
             next_framework: 0,

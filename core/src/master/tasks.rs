@@ -201,7 +201,7 @@ impl Master {
             task.statuses.push_back(recorded);
             if update.latest_state.is_terminal() && !task.released {
                 task.released = true;
-                release = Some((task.resources.clone(), task.agent_id.clone()));
+                release = Some(task.clone());
             }
         } else if !self.frameworks.contains_key(&update.framework_id) {
             // The framework is gone: acknowledge on its behalf so the agent does not retry forever.
@@ -217,12 +217,8 @@ impl Master {
             }
             return;
         }
-        if let Some((resources, agent)) = release {
-            let fw_slot = self.frameworks.get(&update.framework_id).map(|f| f.slot);
-            let agent_slot = self.agents.get(&agent).map(|a| a.slot);
-            if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
-                self.allocator.recover(now, fs, ag, &resources, None);
-            }
+        if let Some(task) = release {
+            self.release_task_resources(now, &task);
         }
         let mut status = update.status;
         if status.agent_id.is_none() {
@@ -278,6 +274,14 @@ impl Master {
     ) {
         let key = (framework_id.clone(), task_id.clone());
         let Some(task) = self.tasks.get(&key) else {
+            // The task may be on an agent that has not re-registered yet: say nothing, as
+            // reconciliation does.
+            if agent_id
+                .as_ref()
+                .map_or(self.any_recovering_agent(), |a| self.is_recovering_agent(a))
+            {
+                return;
+            }
             let status = self.master_status(
                 task_id,
                 TaskState::Lost,
@@ -336,7 +340,7 @@ impl Master {
                     // the task: say nothing yet (as Mesos does for recovering agents).
                     None if agent_id
                         .as_ref()
-                        .is_some_and(|a| self.is_recovering_agent(a)) => {}
+                        .map_or(self.any_recovering_agent(), |a| self.is_recovering_agent(a)) => {}
                     None => answers.push((task_id, TaskState::Lost, agent_id, None)),
                 }
             }
@@ -362,15 +366,6 @@ impl Master {
         executor_id: ExecutorId,
         status: i32,
     ) {
-        // Generated command executors produce no FAILURE event (as in Mesos).
-        let is_command_executor = self.tasks.values().any(|t| {
-            &t.framework_id == framework_id
-                && t.executor_id == executor_id
-                && t.task_id.as_str() == executor_id.as_str()
-        });
-        if is_command_executor {
-            return;
-        }
         if let Some(stream) = self.frameworks.get(framework_id).and_then(|f| f.stream) {
             self.outputs.push_back(MasterOutput::ToFramework {
                 stream,
@@ -413,6 +408,56 @@ impl Master {
                 released,
             },
         );
+    }
+
+    /// Reports lost, and forgets, the non-terminal tasks the master placed on a re-registering
+    /// agent that the agent does not report (their RunTask was lost with a connection).
+    pub(super) fn lose_unreported_tasks(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        agent: &AgentId,
+        reported: &[TaskReport],
+    ) {
+        let missing: Vec<(FrameworkId, TaskId)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| &t.agent_id == agent && !t.state.is_terminal())
+            .filter(|(_, t)| {
+                !reported
+                    .iter()
+                    .any(|r| r.framework_id == t.framework_id && r.task_id == t.task_id)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in missing {
+            let Some(mut task) = self.tasks.remove(&key) else {
+                continue;
+            };
+            if !task.released {
+                task.released = true;
+                self.release_task_resources(now, &task);
+            }
+            let status = self.master_status(
+                task.task_id.clone(),
+                TaskState::Lost,
+                StatusReason::Reconciliation,
+                "the agent does not know this task: it was lost before it reached the agent",
+                Some(agent.clone()),
+                wall,
+            );
+            self.send_status(&task.framework_id, status);
+            task.state = TaskState::Lost;
+            self.remember_completed(task);
+        }
+    }
+
+    fn release_task_resources(&mut self, now: Instant, task: &TaskEntry) {
+        let fw_slot = self.frameworks.get(&task.framework_id).map(|f| f.slot);
+        let agent_slot = self.agents.get(&task.agent_id).map(|a| a.slot);
+        if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
+            self.allocator.recover(now, fs, ag, &task.resources, None);
+        }
     }
 
     /// Takes every task that ran on an agent out of the live tables (into completed tasks, as lost).

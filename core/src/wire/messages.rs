@@ -152,6 +152,8 @@ pub enum AgentToMaster {
         framework_id: FrameworkId,
         executor_id: ExecutorId,
         status: i32,
+        /// A generated command executor (its exit says nothing the task's status did not).
+        command_executor: bool,
     },
 }
 
