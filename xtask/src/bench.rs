@@ -133,7 +133,8 @@ fn declares_bench(manifest: &str, name: &str) -> bool {
     false
 }
 
-/// Builds the release binary, starts a master and an agent, and prints their idle RSS.
+/// Builds the release binaries (the host's and the static musl one that ships), starts a master
+/// and an agent from each, and prints their idle RSS.
 fn idle_rss() -> Result<(), XtaskError> {
     eprintln!("\n==> bench: idle RSS");
     cmd::run(cmd::cargo().env_remove("CARGO_TARGET_DIR").args([
@@ -142,7 +143,27 @@ fn idle_rss() -> Result<(), XtaskError> {
         "-p",
         "mesolite",
     ]))?;
-    let binary = cmd::workspace_root().join("target/release/mesolite");
+    let root = cmd::workspace_root();
+    measure_idle("host", &root.join("target/release/mesolite"))?;
+    cmd::ensure_target(MUSL)?;
+    cmd::run(cmd::cargo().env_remove("CARGO_TARGET_DIR").args([
+        "build",
+        "--release",
+        "-p",
+        "mesolite",
+        "--target",
+        MUSL,
+    ]))?;
+    measure_idle(
+        "static",
+        &root.join(format!("target/{MUSL}/release/mesolite")),
+    )
+}
+
+/// The target of the binary that ships.
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+fn measure_idle(label: &str, binary: &std::path::Path) -> Result<(), XtaskError> {
     let scratch = Scratch::create()?;
     let master_dir = scratch.subdir("master")?;
     let agent_dir = scratch.subdir("agent")?;
@@ -150,7 +171,7 @@ fn idle_rss() -> Result<(), XtaskError> {
     let master_addr = format!("127.0.0.1:{master_port}");
     let agent_addr = format!("127.0.0.1:{agent_port}");
 
-    let mut master_cmd = Command::new(&binary);
+    let mut master_cmd = Command::new(binary);
     master_cmd
         .arg("master")
         .args(["--listen", &master_addr])
@@ -158,7 +179,7 @@ fn idle_rss() -> Result<(), XtaskError> {
         .arg(&master_dir);
     let mut master = Running::start("master", &mut master_cmd, &scratch.log("master"))?;
 
-    let mut agent_cmd = Command::new(&binary);
+    let mut agent_cmd = Command::new(binary);
     agent_cmd
         .arg("agent")
         .args(["--master", &master_addr])
@@ -176,7 +197,7 @@ fn idle_rss() -> Result<(), XtaskError> {
     drop(master);
 
     println!(
-        "idle_rss master_kib={} agent_kib={}",
+        "idle_rss binary={label} master_kib={} agent_kib={}",
         master_mem.rss_kib, agent_mem.rss_kib
     );
     println!(
