@@ -159,13 +159,36 @@ impl Master {
             });
             return;
         }
-        // A new agent at the address of one that is not connected replaces it (Mesos removes the
-        // old agent): its tasks are gone with the process that ran them.
         let same_address = |ip: &str, port: u16| ip == info.ip && port == info.port;
+        // A registration from the address of a live agent with the same info is that agent
+        // retrying after its `Registered` was lost (Mesos resends the acknowledgement): it keeps
+        // its id. It registers without an id, so it runs nothing: tasks sent to it were lost.
+        let retry = self
+            .agents
+            .values()
+            .find(|a| {
+                same_address(&a.info.ip, a.info.port) && record_of(&a.info) == record_of(&info)
+            })
+            .map(|a| a.id.clone());
+        if let Some(id) = retry {
+            self.lose_unreported_tasks(now, wall, &id, &[]);
+            if self.activate_agent(now, wall, conn, id.clone(), info, false) {
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::Registered { id: id.clone() },
+                });
+                self.log(alloc::format!(
+                    "agent {id} registered again from its address; same id"
+                ));
+            }
+            return;
+        }
+        // Any other agent known at that address is replaced (Mesos removes the old agent): its
+        // tasks are gone with the process that ran them.
         let mut stale: Vec<AgentId> = self
             .agents
             .values()
-            .filter(|a| a.conn.is_none() && same_address(&a.info.ip, a.info.port))
+            .filter(|a| same_address(&a.info.ip, a.info.port))
             .map(|a| a.id.clone())
             .collect();
         stale.extend(

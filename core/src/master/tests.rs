@@ -597,7 +597,8 @@ fn a_new_agent_at_the_address_of_a_disconnected_one_replaces_it() {
     )
     .unwrap();
     f.m.handle_agent_disconnected(f.now, ConnId(1));
-    let info = f.agent_info(5051);
+    let mut info = f.agent_info(5051);
+    info.resources = Resources::parse("cpus:8;mem:1024").unwrap();
     f.m.handle_agent_message(f.now, wall(), ConnId(2), AgentToMaster::Register { info });
     let out = f.pump();
     assert!(out.iter().any(|o| matches!(o, MasterOutput::ToFramework { event: SchedulerEvent::Update(s), .. } if s.state == TaskState::Lost && s.task_id.as_str() == "t1")));
@@ -610,4 +611,39 @@ fn a_new_agent_at_the_address_of_a_disconnected_one_replaces_it() {
         "the registry forgets the old agent"
     );
     assert_eq!(f.m.tasks().count(), 0);
+}
+
+#[test]
+fn a_registration_retried_from_the_same_agent_keeps_its_id_and_loses_unsent_tasks() {
+    let mut f = Fixture::new();
+    let id = f.register(1, 5051);
+    let (fid, token) = f.subscribe(10, Duration::ZERO);
+    let offers = f.allocate();
+    f.call(
+        &fid,
+        &token,
+        SchedulerCall::Accept {
+            offer_ids: vec![offers[0].id.clone()],
+            operations: vec![launch("t1", &id, "cpus:1")],
+            refuse: None,
+        },
+    )
+    .unwrap();
+    // The agent never heard `Registered` (so it never ran t1) and registers again, still connected.
+    let info = f.agent_info(5051);
+    f.m.handle_agent_message(f.now, wall(), ConnId(2), AgentToMaster::Register { info });
+    let out = f.pump();
+    assert!(out.iter().any(|o| matches!(o, MasterOutput::ToAgent { conn: ConnId(2), msg: MasterToAgent::Registered { id: again } } if *again == id)));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, MasterOutput::CloseAgent { conn: ConnId(1) })));
+    assert!(out.iter().any(|o| matches!(o, MasterOutput::ToFramework { event: SchedulerEvent::Update(s), .. } if s.state == TaskState::Lost)));
+    assert_eq!(f.m.agents().count(), 1);
+    assert_eq!(f.m.tasks().count(), 0);
+    // Its resources are whole again.
+    let offers = f.allocate();
+    assert_eq!(
+        offers[0].resources,
+        Resources::parse("cpus:2;mem:1024").unwrap()
+    );
 }
