@@ -1,8 +1,9 @@
 //! The invariants checked after every step of the simulation (and at the moments the brief
 //! names): resources conserved, no task on two agents, nothing acknowledged before it is
-//! durable, offers only from registered and connected agents.
+//! durable, offers only from registered and connected agents and each offer id sent once,
+//! active agents only on live connections, and admitted agent ids unique.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use mesolite_core::ids::{AgentId, FrameworkId, TaskId};
 use mesolite_core::master::OfferRecord;
@@ -36,17 +37,31 @@ impl World {
             ));
             return;
         }
-        let gen = self.master_gen;
-        let connected = self
-            .conns
-            .values()
-            .any(|c| c.gen == gen && !c.master_told && c.registered.as_ref() == Some(&o.agent_id));
-        if !connected {
+        if !self.connected(&o.agent_id) {
             self.fail(format!(
                 "offer {} is on agent {} but the master was told every connection of that agent closed",
                 o.id, o.agent_id
             ));
         }
+    }
+
+    /// An offer id is sent to a scheduler once, by whichever master incarnation sends it.
+    pub fn check_offer_id_new(&mut self, o: &OfferRecord) {
+        if !self.offer_ids_sent.insert(o.id.clone()) {
+            self.fail(format!(
+                "offer id {} is sent to a scheduler a second time",
+                o.id
+            ));
+        }
+    }
+
+    /// Whether the agent `id` has a connection to the current master that the master named it on
+    /// and was not told closed.
+    fn connected(&self, id: &AgentId) -> bool {
+        let gen = self.master_gen;
+        self.conns
+            .values()
+            .any(|c| c.gen == gen && !c.master_told && c.registered.as_ref() == Some(id))
     }
 
     pub fn check_invariants(&mut self) {
@@ -55,7 +70,38 @@ impl World {
         }
         self.check_master_resources();
         self.check_offers();
+        self.check_active_agents();
+        self.check_admitted_unique();
         self.check_agent_tasks();
+    }
+
+    /// (5) Every agent the master lists as active has a live connection the master named it on.
+    fn check_active_agents(&mut self) {
+        let Some(m) = &self.master else { return };
+        let dead = m
+            .agents()
+            .find(|a| a.active && !self.connected(a.id))
+            .map(|a| a.id.clone());
+        if let Some(id) = dead {
+            self.fail(format!(
+                "the master lists agent {id} as active but was told every connection of that agent closed"
+            ));
+        }
+    }
+
+    /// (6) No agent id is admitted twice in the master's registry.
+    fn check_admitted_unique(&mut self) {
+        let Some(m) = &self.master else { return };
+        let mut seen = BTreeSet::new();
+        let twice = m
+            .registry()
+            .admitted
+            .iter()
+            .find(|a| !seen.insert(&a.id))
+            .map(|a| a.id.clone());
+        if let Some(id) = twice {
+            self.fail(format!("agent id {id} is admitted twice in the registry"));
+        }
     }
 
     /// (1) For each agent: outstanding offers plus resources of unreleased tasks fit in its total.
@@ -77,8 +123,7 @@ impl World {
         }
     }
 
-    /// (4) Every outstanding offer comes from a registered, active, connected agent, and no two
-    /// offers are the same.
+    /// (4) Every outstanding offer comes from a registered, active, connected agent.
     fn check_offers(&mut self) {
         let Some(m) = &self.master else { return };
         let offers: Vec<OfferRecord> = m.offers().cloned().collect();

@@ -1,11 +1,10 @@
 //! The end of a run: settling after the schedulers finish (every update acknowledged, nothing
 //! leaked), and the report of what is stuck when a run does not converge.
 
-use mesolite_core::ids::{AgentId, FrameworkId, TaskId};
+use mesolite_core::ids::AgentId;
 use mesolite_core::time::Duration;
 use mesolite_core::wire::{AgentToMaster, MasterToAgent};
 
-use crate::known_bugs::*;
 use crate::world::World;
 
 /// After the schedulers are done, the cluster must settle within this.
@@ -13,39 +12,18 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(1_800);
 
 impl World {
     /// After the schedulers are done: every reliable update is acknowledged (agents hold no
-    /// executors), the master holds no tasks but ones lost in transit, and every active agent is
+    /// executors), the master holds no tasks, and every active agent is
     /// at some moment wholly offered or used (the allocator leaked nothing).
     pub fn settle(&mut self) -> Result<(), String> {
         let end = self.now + SETTLE_WITHIN;
         let mut whole: std::collections::BTreeSet<AgentId> = Default::default();
-        let mut excused: std::collections::BTreeSet<(FrameworkId, TaskId)> = Default::default();
         loop {
             if let Some(v) = &self.violation {
                 return Err(v.clone());
             }
             let mut open = Vec::new();
-            let resurrected: Vec<FrameworkId> = match &self.master {
-                Some(m) if work_around(WORK_AROUND_RESURRECTED_FRAMEWORK) => m
-                    .frameworks()
-                    .filter(|f| {
-                        f.recovered
-                            && self
-                                .scheds
-                                .iter()
-                                .any(|s| s.teardown_sent && s.fid.as_ref() == Some(f.id))
-                    })
-                    .map(|f| f.id.clone())
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if !resurrected.is_empty() && self.stats.known_bug_resurrected_framework == 0 {
-                self.stats.known_bug_resurrected_framework = resurrected.len() as u64;
-            }
             for (i, a) in self.agents.iter().enumerate() {
                 for e in a.agent.executors() {
-                    if resurrected.contains(e.framework_id) {
-                        continue;
-                    }
                     open.push(format!(
                         "agent{i} still holds executor {} ({:?}) with tasks {:?}",
                         e.executor_id,
@@ -61,33 +39,12 @@ impl World {
                 None => open.push("the master is down".to_string()),
                 Some(m) => {
                     for t in m.tasks() {
-                        if resurrected.contains(t.framework_id) {
-                            continue;
-                        }
-                        let key = (t.framework_id.clone(), t.task_id.clone());
-                        let acked = self.scheds.iter().any(|s| {
-                            s.fid.as_ref() == Some(t.framework_id)
-                                && s.tasks
-                                    .get(t.task_id)
-                                    .is_some_and(|st| st.acked_terminal == Some(t.state))
-                        });
-                        if work_around(WORK_AROUND_REPORTED_ACKED_TASKS) && acked {
-                            if !excused.contains(&key) {
-                                excused.insert(key);
-                                self.stats.known_bug_reported_acked_task += 1;
-                            }
-                            continue;
-                        }
-                        if !(work_around(WORK_AROUND_LOST_RUN_TASK)
-                            && self.lost_run_tasks.contains(&key))
-                        {
-                            open.push(format!(
-                                "the master still holds task {} ({}) on {}",
-                                t.task_id,
-                                t.state.name(),
-                                t.agent_id
-                            ));
-                        }
+                        open.push(format!(
+                            "the master still holds task {} ({}) on {}",
+                            t.task_id,
+                            t.state.name(),
+                            t.agent_id
+                        ));
                     }
                     // With no framework to offer to there is nothing to observe.
                     let offerable = m.frameworks().any(|f| f.active);

@@ -115,14 +115,10 @@ impl SimScheduler {
     }
 
     /// Launched its quota and saw every task end.
-    /// `excused` names tasks a known bug keeps from ending (see `WORK_AROUND_LOST_RUN_TASK`).
-    pub fn done(&self, now: Instant, excused: impl Fn(&TaskId) -> bool) -> bool {
+    pub fn done(&self, now: Instant) -> bool {
         now >= self.keep_launching_until
             && self.tasks.len() >= self.target
-            && self
-                .tasks
-                .iter()
-                .all(|(id, t)| t.terminal.is_some() || excused(id))
+            && self.tasks.values().all(|t| t.terminal.is_some())
     }
 
     /// How many tasks it would launch now.
@@ -309,16 +305,10 @@ impl World {
                     .as_ref()
                     .is_some_and(|e| self.scheds[i].tasks.contains_key(&TaskId::new(e.as_str())));
                 if command {
-                    if crate::known_bugs::work_around(
-                        crate::known_bugs::WORK_AROUND_COMMAND_EXECUTOR_FAILURE,
-                    ) {
-                        self.stats.known_bug_command_executor_failure += 1;
-                    } else {
-                        let msg = format!(
-                            "sched{i} got a FAILURE event for command executor {executor_id:?}"
-                        );
-                        self.fail(msg);
-                    }
+                    let msg = format!(
+                        "sched{i} got a FAILURE event for command executor {executor_id:?}"
+                    );
+                    self.fail(msg);
                 }
             }
             SchedulerEvent::Error(e) => self.trace(format!("sched{i} ERROR {e}")),

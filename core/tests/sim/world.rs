@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use mesolite_core::agent::ExecutorEvent;
 use mesolite_core::agent::{Agent, AgentConfig, AgentOutput};
 use mesolite_core::ids::AgentId;
-use mesolite_core::ids::{FrameworkId, TaskId};
+use mesolite_core::ids::{FrameworkId, OfferId, TaskId};
 use mesolite_core::master::{ConnId, Master, MasterOutput, SchedulerCall, SchedulerEvent};
 use mesolite_core::resources::Resources;
 use mesolite_core::rng::Rng;
@@ -18,9 +18,6 @@ use mesolite_core::wire::{AgentInfo, AgentToMaster, MasterToAgent};
 use crate::config::{between, chance, SimConfig};
 use crate::disk::Disk;
 use crate::executor::SimExecutor;
-use crate::known_bugs::{
-    work_around, WORK_AROUND_ACTIVATION_ON_CLOSED_CONN, WORK_AROUND_LOST_RUN_TASK,
-};
 use crate::report::{short_a2m, short_m2a};
 use crate::scheduler::SimScheduler;
 
@@ -167,12 +164,26 @@ pub struct Stats {
     pub executor_crashes: u64,
     pub tasks_launched: u64,
     pub tasks_finished: u64,
-    /// Times a known core bug was worked around.
-    pub known_bug_closed_conn: u64,
-    pub known_bug_lost_run_task: u64,
-    pub known_bug_reported_acked_task: u64,
-    pub known_bug_command_executor_failure: u64,
-    pub known_bug_resurrected_framework: u64,
+    /// `RunTask` messages lost with their connection (the agent's re-registration must heal them).
+    pub run_tasks_lost: u64,
+}
+
+impl Stats {
+    /// Adds another run's counts to these.
+    pub fn add(&mut self, o: &Stats) {
+        self.events += o.events;
+        self.master_crashes += o.master_crashes;
+        self.fatal_restarts += o.fatal_restarts;
+        self.torn_writes += o.torn_writes;
+        self.failed_writes += o.failed_writes;
+        self.conn_cuts += o.conn_cuts;
+        self.blackholes += o.blackholes;
+        self.failovers += o.failovers;
+        self.executor_crashes += o.executor_crashes;
+        self.tasks_launched += o.tasks_launched;
+        self.tasks_finished += o.tasks_finished;
+        self.run_tasks_lost += o.run_tasks_lost;
+    }
 }
 
 enum Who {
@@ -211,8 +222,11 @@ pub struct World {
     pub fail_writes: u32,
     /// Scenario hook: outputs the master emitted, in order (only `Fatal` and agent messages).
     pub fatal_seen: u32,
-    /// Tasks whose `RunTask` was lost with its connection (never reached an agent).
+    /// Tasks whose `RunTask` was lost with its connection (never reached an agent); only named
+    /// in the stuck report.
     pub lost_run_tasks: std::collections::BTreeSet<(FrameworkId, TaskId)>,
+    /// Every offer id a master sent to a scheduler, across master incarnations.
+    pub offer_ids_sent: std::collections::BTreeSet<OfferId>,
 }
 
 impl World {
@@ -245,6 +259,7 @@ impl World {
             fail_writes: 0,
             fatal_seen: 0,
             lost_run_tasks: Default::default(),
+            offer_ids_sent: Default::default(),
             cfg: cfg.clone(),
         };
         for i in 0..cfg.agents {
@@ -429,15 +444,9 @@ impl World {
         (0..self.scheds.len()).all(|i| self.sched_done(i))
     }
 
-    /// Scheduler `i` launched its quota and saw each task end (or lost it to a known bug).
+    /// Scheduler `i` launched its quota and saw each task end.
     pub fn sched_done(&self, i: usize) -> bool {
-        let s = &self.scheds[i];
-        s.done(self.now, |tid| {
-            work_around(WORK_AROUND_LOST_RUN_TASK)
-                && s.fid
-                    .as_ref()
-                    .is_some_and(|f| self.lost_run_tasks.contains(&(f.clone(), tid.clone())))
-        })
+        self.scheds[i].done(self.now)
     }
 
     /// One step: the earliest event or timer, then every output drained, then the invariants.
@@ -656,20 +665,8 @@ impl World {
                 if let MasterToAgent::Registered { id } | MasterToAgent::Reregistered { id } = &msg
                 {
                     self.check_durable_id(id, "sent");
-                    let gen = self.master_gen;
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.registered = Some(id.clone());
-                        if c.master_told
-                            && c.gen == gen
-                            && work_around(WORK_AROUND_ACTIVATION_ON_CLOSED_CONN)
-                        {
-                            c.master_told = false;
-                            self.stats.known_bug_closed_conn += 1;
-                            self.trace(format!(
-                                "known bug: agent {id} activated on c{conn}, which already closed; reporting the close again"
-                            ));
-                            self.push_in(0, Ev::MasterSideClosed { conn });
-                        }
                     }
                 }
                 let Some(c) = self.conns.get(&conn) else {
@@ -704,6 +701,7 @@ impl World {
                 if let SchedulerEvent::Offers(offers) = &event {
                     for o in offers {
                         self.check_offer_source(o);
+                        self.check_offer_id_new(o);
                     }
                 }
                 let Some(st) = self.streams.get(&stream) else {
@@ -797,7 +795,7 @@ impl World {
                 "RunTask {} is lost with its connection",
                 task.task_id
             ));
-            self.stats.known_bug_lost_run_task += 1;
+            self.stats.run_tasks_lost += 1;
             self.lost_run_tasks
                 .insert((framework.id.clone(), task.task_id.clone()));
         }
