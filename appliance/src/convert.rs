@@ -312,8 +312,36 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
     })
 }
 
+/// Why a scheduler call could not be turned into core's call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallInputError {
+    /// Malformed or invalid (400).
+    Invalid(String),
+    /// A call type mesolite does not implement yet (501).
+    Unsupported(&'static str),
+}
+
+impl std::fmt::Display for CallInputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallInputError::Invalid(m) => f.write_str(m),
+            CallInputError::Unsupported(call) => {
+                write!(f, "call {call} is not supported by mesolite yet")
+            }
+        }
+    }
+}
+
+impl From<String> for CallInputError {
+    fn from(m: String) -> Self {
+        CallInputError::Invalid(m)
+    }
+}
+
 /// A non-SUBSCRIBE scheduler call as core's call. `Ok(None)` for calls that need no action.
-pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<SchedulerCall>, String> {
+pub fn scheduler_call_from_v1(
+    c: &v1::scheduler::Call,
+) -> Result<Option<SchedulerCall>, CallInputError> {
     use v1::scheduler::CallType as T;
     fn need<'a, X>(x: &'a Option<X>, name: &str) -> Result<&'a X, String> {
         x.as_ref()
@@ -339,7 +367,9 @@ pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<Schedule
                         )
                     }
                     Some(other) => Operation::Unsupported(v1::WireEnum::wire_name(other)),
-                    None => return Err(String::from("Missing required fields: operations.type")),
+                    None => {
+                        return Err(String::from("Missing required fields: operations.type").into())
+                    }
                 });
             }
             SchedulerCall::Accept {
@@ -394,12 +424,7 @@ pub fn scheduler_call_from_v1(c: &v1::scheduler::Call) -> Result<Option<Schedule
         }
         // The built-in allocator ignores requests, as Mesos' does.
         T::Request => return Ok(None),
-        other => {
-            return Err(format!(
-                "call {} is not supported by mesolite yet",
-                v1::WireEnum::wire_name(other)
-            ))
-        }
+        other => return Err(CallInputError::Unsupported(v1::WireEnum::wire_name(other))),
     }))
 }
 
@@ -588,4 +613,59 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
         ExecutorEvent::Shutdown => Event::shutdown(),
     };
     record(to_ascii_json(&event))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(json: &str) -> v1::scheduler::Call {
+        v1::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn unimplemented_call_types_are_told_apart_from_bad_calls() {
+        let shutdown = call(
+            r#"{"type":"SHUTDOWN","framework_id":{"value":"f"},"shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}"#,
+        );
+        assert_eq!(
+            scheduler_call_from_v1(&shutdown),
+            Err(CallInputError::Unsupported("SHUTDOWN"))
+        );
+        let accept = call(r#"{"type":"ACCEPT","framework_id":{"value":"f"}}"#);
+        assert_eq!(
+            scheduler_call_from_v1(&accept),
+            Err(CallInputError::Invalid(
+                "Missing required fields: accept".into()
+            ))
+        );
+        let request = call(r#"{"type":"REQUEST","framework_id":{"value":"f"},"request":{}}"#);
+        assert_eq!(scheduler_call_from_v1(&request), Ok(None));
+    }
+
+    #[test]
+    fn filters_default_and_reject_nonsense() {
+        let decline = call(
+            r#"{"type":"DECLINE","framework_id":{"value":"f"},"decline":{"offer_ids":[{"value":"o"}],"filters":{"refuse_seconds":-3}}}"#,
+        );
+        match scheduler_call_from_v1(&decline) {
+            Ok(Some(SchedulerCall::Decline { refuse, .. })) => {
+                assert_eq!(refuse, Some(Duration::from_secs(5)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn launches_validate_ids_and_resources() {
+        let bad = call(
+            r#"{"type":"ACCEPT","framework_id":{"value":"f"},"accept":{"offer_ids":[{"value":"o"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"../x"},"agent_id":{"value":"a"},"resources":[],"command":{"value":"true"}}]}}]}}"#,
+        );
+        let err = scheduler_call_from_v1(&bad).unwrap_err().to_string();
+        assert!(err.contains("task_id"), "{err}");
+        let nan = call(
+            r#"{"type":"ACCEPT","framework_id":{"value":"f"},"accept":{"offer_ids":[{"value":"o"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"x"},"agent_id":{"value":"a"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}],"command":{"value":"true"}}]}}]}}"#,
+        );
+        assert!(scheduler_call_from_v1(&nan).is_err());
+    }
 }

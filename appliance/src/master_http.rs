@@ -123,15 +123,10 @@ async fn scheduler(d: Rc<MasterDriver>, req: Request<Incoming>) -> Response<Body
     let core_call = match convert::scheduler_call_from_v1(&call) {
         Ok(Some(c)) => c,
         Ok(None) => return http::empty(StatusCode::ACCEPTED),
-        Err(e) => {
-            let status =
-                if e.contains("not supported by mesolite yet") && !e.starts_with("operation") {
-                    StatusCode::NOT_IMPLEMENTED
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-            return http::error(status, e);
+        Err(e @ convert::CallInputError::Unsupported(_)) => {
+            return http::error(StatusCode::NOT_IMPLEMENTED, e.to_string())
         }
+        Err(e) => return http::error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let (now, wall) = now(&d);
     let result = d.master.borrow_mut().handle_scheduler_call(

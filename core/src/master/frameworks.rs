@@ -404,6 +404,7 @@ impl Master {
         self.recover_offer(now, &offer, Some(refuse.unwrap_or(Duration::from_secs(5))));
     }
 
+    /// Gives an offer's resources back to the allocator; `now` matters only with a filter.
     pub(super) fn recover_offer(
         &mut self,
         now: Instant,
@@ -455,8 +456,8 @@ impl Master {
         self.rescind(ids);
     }
 
+    /// Rescinds offers; their resources come back without a filter (so no time is needed).
     fn rescind(&mut self, ids: Vec<OfferId>) {
-        let now = self.next_tick;
         for id in ids {
             let Some(fw_id) = self.offers.get(&id).map(|o| o.framework_id.clone()) else {
                 continue;
@@ -464,7 +465,7 @@ impl Master {
             let Some(offer) = self.take_offer(&fw_id, &id) else {
                 continue;
             };
-            self.recover_offer(now, &offer, None);
+            self.recover_offer(Instant::ZERO, &offer, None);
             if let Some(stream) = self.frameworks.get(&fw_id).and_then(|f| f.stream) {
                 self.outputs.push_back(MasterOutput::ToFramework {
                     stream,

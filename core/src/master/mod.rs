@@ -451,7 +451,7 @@ impl Master {
         self.allocator.handle_timeout(now, &mut |o| {
             offered.push((o.agent, o.framework, o.role.clone(), o.resources.clone()));
         });
-        self.deliver_offers(offered);
+        self.deliver_offers(now, offered);
         if now >= self.next_tick {
             self.next_tick = now + Duration::from_secs(1);
             self.tick_agents(now);
@@ -459,7 +459,11 @@ impl Master {
         }
     }
 
-    fn deliver_offers(&mut self, offered: Vec<(AgentSlot, FrameworkSlot, Role, Resources)>) {
+    fn deliver_offers(
+        &mut self,
+        now: Instant,
+        offered: Vec<(AgentSlot, FrameworkSlot, Role, Resources)>,
+    ) {
         let mut per_stream: BTreeMap<StreamId, Vec<OfferRecord>> = BTreeMap::new();
         for (agent_slot, fw_slot, role, resources) in offered {
             let (Some(agent_id), Some(fw_id)) = (
@@ -472,7 +476,7 @@ impl Master {
             let Some(stream) = stream else {
                 // The framework lost its stream between trigger and cycle: give the resources back.
                 self.allocator
-                    .recover(self.next_tick, fw_slot, agent_slot, &resources, None);
+                    .recover(now, fw_slot, agent_slot, &resources, None);
                 continue;
             };
             let id = OfferId::new(alloc::format!(
