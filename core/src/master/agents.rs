@@ -160,14 +160,16 @@ impl Master {
             return;
         }
         let same_address = |ip: &str, port: u16| ip == info.ip && port == info.port;
-        // A registration from the address of a live agent with the same info is that agent
+        // A registration from the address of a connected agent with the same info is that agent
         // retrying after its `Registered` was lost (Mesos resends the acknowledgement): it keeps
         // its id. It registers without an id, so it runs nothing: tasks sent to it were lost.
         let retry = self
             .agents
             .values()
             .find(|a| {
-                same_address(&a.info.ip, a.info.port) && record_of(&a.info) == record_of(&info)
+                a.conn.is_some()
+                    && same_address(&a.info.ip, a.info.port)
+                    && record_of(&a.info) == record_of(&info)
             })
             .map(|a| a.id.clone());
         if let Some(id) = retry {
