@@ -165,6 +165,13 @@ impl AgentDriver {
             let _ = std::os::unix::fs::symlink(container_id.as_str(), &latest);
             let sandbox_text = sandbox_path.display().to_string();
             env.push(("MESOS_AGENT_ENDPOINT".into(), self.endpoint.clone()));
+            env.push((
+                "MESOS_SLAVE_PID".into(),
+                format!("slave(1)@{}", self.endpoint),
+            ));
+            // Mesos' defaults for executors reconnecting to a restarted agent.
+            env.push(("MESOS_RECOVERY_TIMEOUT".into(), "15mins".into()));
+            env.push(("MESOS_SUBSCRIPTION_BACKOFF_MAX".into(), "2secs".into()));
             env.push(("MESOS_SANDBOX".into(), sandbox_text.clone()));
             env.push(("MESOS_DIRECTORY".into(), sandbox_text));
             let (program, args) = match command {
@@ -225,6 +232,11 @@ impl AgentDriver {
             .borrow_mut()
             .handle_executor_stream_closed(stream);
         self.drain();
+    }
+
+    /// The executor process of a running container, for resource statistics.
+    pub fn container_pid(&self, container: &ContainerId) -> Option<Pid> {
+        self.containers.borrow().get(container).copied()
     }
 
     /// Resolves a path for `/files/read`: relative to the work dir, or absolute inside it.

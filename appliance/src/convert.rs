@@ -7,7 +7,8 @@ use bytes::Bytes;
 use mesolite_core::agent::{Agent, ExecutorEvent};
 use mesolite_core::ids::{self as ids, validate_id};
 use mesolite_core::master::{
-    FrameworkSpec, Master, OfferRecord, Operation, SchedulerCall, SchedulerEvent, TaskLaunch,
+    FrameworkCapabilities, FrameworkSpec, Master, OfferRecord, Operation, SchedulerCall,
+    SchedulerEvent, TaskLaunch,
 };
 use mesolite_core::resources::Resources;
 use mesolite_core::time::{Duration, WallTime};
@@ -90,6 +91,9 @@ pub fn status_to_v1(s: &wire::TaskStatus) -> v1::TaskStatus {
         .map(|e| v1::ExecutorId::new(e.as_str()));
     out.timestamp = Some(s.timestamp.as_secs_f64());
     out.uuid = s.uuid.map(|u| B64(u.to_vec()));
+    out.unreachable_time = s.unreachable_time.map(|t| v1::TimeInfo {
+        nanoseconds: t.unix_nanos as i64,
+    });
     out
 }
 
@@ -123,42 +127,88 @@ pub fn status_from_v1(s: &v1::TaskStatus, wall: WallTime) -> Result<wire::TaskSt
         timestamp,
         uuid,
         data: s.data.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
+        unreachable_time: None,
     })
 }
 
 // ---------------------------------------------------------------- commands and tasks
 
-fn command_from_v1(c: &v1::CommandInfo) -> Result<CommandSpec, String> {
+/// A `CommandInfo` as core's command, or the reason it cannot run, naming the field under
+/// `prefix` (`command` or `executor.command`).
+fn command_from_v1(c: &v1::CommandInfo, prefix: &str) -> Result<CommandSpec, String> {
+    if !c.uris.is_empty() {
+        return Err(unsupported(&format!("{prefix}.uris"), "the fetcher"));
+    }
+    if c.user.is_some() {
+        return Err(unsupported(
+            &format!("{prefix}.user"),
+            "running as another user",
+        ));
+    }
     let value = c.value.clone().unwrap_or_default();
     if value.is_empty() {
-        return Err(String::from("command.value is required"));
+        return Err(format!("{prefix}.value is required"));
     }
     let mut environment = Vec::new();
     if let Some(env) = &c.environment {
         for v in &env.variables {
             match v.kind {
                 v1::EnvVariableType::Secret => {
-                    return Err(format!(
-                        "environment variable '{}': secrets are not supported by mesolite",
-                        v.name
+                    return Err(unsupported(
+                        &format!("{prefix}.environment.variables '{}'", v.name),
+                        "secrets",
                     ))
                 }
                 _ => environment.push((v.name.clone(), v.value.clone().unwrap_or_default())),
             }
         }
     }
-    if !c.uris.is_empty() {
-        return Err(String::from(
-            "command.uris (the fetcher) is not supported by mesolite yet",
-        ));
-    }
     Ok(CommandSpec {
         shell: c.shell,
         value,
         arguments: c.arguments.clone(),
         environment,
-        user: c.user.clone(),
+        user: None,
     })
+}
+
+/// The one-line reason for a field mesolite does not implement.
+fn unsupported(field: &str, what: &str) -> String {
+    format!("{field} ({what}) is not supported by mesolite yet")
+}
+
+/// The first field of a `ContainerInfo` that asks for something mesolite does not do. A plain
+/// `MESOS` container without an image or volumes is what mesolite runs anyway.
+fn container_unsupported(c: &v1::task::ContainerInfo, prefix: &str) -> Option<String> {
+    for (key, value) in c.0.iter() {
+        let empty = value.is_null()
+            || value.as_array().is_some_and(|a| a.is_empty())
+            || value.as_object().is_some_and(|o| o.is_empty());
+        let fine = match key.as_str() {
+            "type" => value.as_str().is_none_or(|t| t == "MESOS"),
+            "mesos" => value
+                .as_object()
+                .is_none_or(|m| m.get("image").is_none_or(|i| i.is_null())),
+            _ => empty,
+        };
+        if !fine {
+            let field = match key.as_str() {
+                "type" => format!("{prefix}.type {value}"),
+                "mesos" => format!("{prefix}.mesos.image"),
+                other => format!("{prefix}.{other}"),
+            };
+            return Some(unsupported(&field, "containers"));
+        }
+    }
+    None
+}
+
+/// Resources from a task or executor, refusing GPUs by name.
+fn task_resources(list: &[v1::Resource], prefix: &str) -> Result<Resources, String> {
+    if list.iter().any(|r| r.name == "gpus") {
+        return Err(unsupported(&format!("{prefix} 'gpus'"), "GPUs"));
+    }
+    resources_from_v1(list).map_err(|e| format!("{prefix}: {e}"))
 }
 
 pub fn command_to_v1(c: &CommandSpec) -> v1::CommandInfo {
@@ -189,48 +239,68 @@ fn grace_from_v1(k: &Option<v1::KillPolicy>) -> Option<Duration> {
         .map(|g| Duration::from_millis((g.nanoseconds.max(0) / 1_000_000) as u64))
 }
 
-fn task_from_v1(t: &v1::TaskInfo) -> Result<TaskLaunch, String> {
-    validate_id("task_id", &t.task_id.value).map_err(|e| e.to_string())?;
-    let resources =
-        resources_from_v1(&t.resources).map_err(|e| format!("task {}: {e}", t.task_id.value))?;
-    let command = t
-        .command
-        .as_ref()
-        .map(command_from_v1)
-        .transpose()
-        .map_err(|e| format!("task {}: {e}", t.task_id.value))?;
-    let executor = match &t.executor {
-        None => None,
-        Some(e) => {
-            validate_id("executor_id", &e.executor_id.value).map_err(|e| e.to_string())?;
-            let cmd = e
-                .command
-                .as_ref()
-                .ok_or_else(|| format!("task {}: executor.command is required", t.task_id.value))?;
-            Some((
-                ids::ExecutorId::new(e.executor_id.value.clone()),
-                e.name.clone().unwrap_or_default(),
-                command_from_v1(cmd)?,
-                resources_from_v1(&e.resources)?,
-            ))
-        }
-    };
-    if t.container.is_some() {
-        return Err(format!(
-            "task {}: containers (images) are not supported by mesolite yet",
-            t.task_id.value
-        ));
-    }
-    Ok(TaskLaunch {
+/// A `TaskInfo` of a LAUNCH as core's launch. Problems with one task never fail the call: they
+/// go into `invalid`, and the master answers that task with `TASK_ERROR` (`REASON_TASK_INVALID`).
+fn task_from_v1(t: &v1::TaskInfo) -> TaskLaunch {
+    let mut launch = TaskLaunch {
         task_id: ids::TaskId::new(t.task_id.value.clone()),
         name: t.name.clone(),
         agent_id: ids::AgentId::new(t.agent_id.value.clone()),
-        resources,
-        command,
-        executor,
+        resources: Resources::new(),
+        command: None,
+        executor: None,
         kill_grace: grace_from_v1(&t.kill_policy),
         data: t.data.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
-    })
+        invalid: None,
+    };
+    if let Err(why) = fill_task(t, &mut launch) {
+        launch.invalid = Some(format!("task '{}': {why}", t.task_id.value));
+    }
+    launch
+}
+
+fn fill_task(t: &v1::TaskInfo, launch: &mut TaskLaunch) -> Result<(), String> {
+    validate_id("task_id.value", &t.task_id.value).map_err(|e| e.to_string())?;
+    if let Some(c) = &t.container {
+        if let Some(why) = container_unsupported(c, "container") {
+            return Err(why);
+        }
+    }
+    if t.health_check.is_some() {
+        return Err(unsupported("health_check", "health checks"));
+    }
+    if t.check.is_some() {
+        return Err(unsupported("check", "checks"));
+    }
+    if t.max_completion_time.is_some() {
+        return Err(unsupported("max_completion_time", "task deadlines"));
+    }
+    launch.resources = task_resources(&t.resources, "resources")?;
+    launch.command = t
+        .command
+        .as_ref()
+        .map(|c| command_from_v1(c, "command"))
+        .transpose()?;
+    if let Some(e) = &t.executor {
+        validate_id("executor.executor_id.value", &e.executor_id.value)
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = &e.container {
+            if let Some(why) = container_unsupported(c, "executor.container") {
+                return Err(why);
+            }
+        }
+        let cmd = e
+            .command
+            .as_ref()
+            .ok_or_else(|| String::from("executor.command is required"))?;
+        launch.executor = Some((
+            ids::ExecutorId::new(e.executor_id.value.clone()),
+            e.name.clone().unwrap_or_default(),
+            command_from_v1(cmd, "executor.command")?,
+            task_resources(&e.resources, "executor.resources")?,
+        ));
+    }
+    Ok(())
 }
 
 /// The `TaskInfo` an executor receives in LAUNCH.
@@ -266,6 +336,13 @@ fn refuse_from(filters: &Option<v1::Filters>) -> Option<Duration> {
         .map(|f| Duration::try_from_secs_f64(f.refuse_seconds).unwrap_or(Duration::from_secs(5)))
 }
 
+/// The `roles` of a REVIVE or SUPPRESS (absent: all of the framework's roles).
+fn roles_from(r: &Option<v1::scheduler::Roles>) -> Vec<ids::Role> {
+    r.as_ref()
+        .map(|r| r.roles.iter().map(|n| ids::Role::new(n.clone())).collect())
+        .unwrap_or_default()
+}
+
 fn offer_ids(ids_in: &[v1::OfferId]) -> Vec<ids::OfferId> {
     ids_in
         .iter()
@@ -275,6 +352,22 @@ fn offer_ids(ids_in: &[v1::OfferId]) -> Vec<ids::OfferId> {
 
 /// FrameworkInfo of a SUBSCRIBE, validated.
 pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String> {
+    use v1::FrameworkCapabilityType as C;
+    let capabilities = FrameworkCapabilities {
+        partition_aware: f.has_capability(C::PartitionAware),
+        task_killing_state: f.has_capability(C::TaskKillingState),
+        multi_role: f.has_capability(C::MultiRole),
+    };
+    if capabilities.multi_role && f.role.is_some() {
+        return Err(String::from(
+            "'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable",
+        ));
+    }
+    if !capabilities.multi_role && !f.roles.is_empty() {
+        return Err(String::from(
+            "'FrameworkInfo.roles' must not be set when the framework is not MULTI_ROLE capable",
+        ));
+    }
     if f.roles.len() > 1 {
         return Err(String::from(
             "frameworks with several roles (MULTI_ROLE) are not supported by mesolite yet",
@@ -309,6 +402,7 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
         checkpoint: f.checkpoint,
         hostname: f.hostname.clone(),
         principal: f.principal.clone(),
+        capabilities,
     })
 }
 
@@ -359,12 +453,7 @@ pub fn scheduler_call_from_v1(
                 operations.push(match op.kind {
                     Some(v1::OperationType::Launch) => {
                         let l = need(&op.launch, "launch")?;
-                        Operation::Launch(
-                            l.task_infos
-                                .iter()
-                                .map(task_from_v1)
-                                .collect::<Result<_, _>>()?,
-                        )
+                        Operation::Launch(l.task_infos.iter().map(task_from_v1).collect())
                     }
                     Some(other) => Operation::Unsupported(v1::WireEnum::wire_name(other)),
                     None => {
@@ -385,8 +474,27 @@ pub fn scheduler_call_from_v1(
                 refuse: refuse_from(&d.filters),
             }
         }
-        T::Revive => SchedulerCall::Revive,
-        T::Suppress => SchedulerCall::Suppress,
+        T::Revive => SchedulerCall::Revive {
+            roles: roles_from(&c.revive),
+        },
+        T::Suppress => SchedulerCall::Suppress {
+            roles: roles_from(&c.suppress),
+        },
+        T::Shutdown => {
+            let s = need(&c.shutdown, "shutdown")?;
+            SchedulerCall::Shutdown {
+                executor_id: ids::ExecutorId::new(s.executor_id.value.clone()),
+                agent_id: ids::AgentId::new(s.agent_id.value.clone()),
+            }
+        }
+        T::Message => {
+            let m = need(&c.message, "message")?;
+            SchedulerCall::Message {
+                agent_id: ids::AgentId::new(m.agent_id.value.clone()),
+                executor_id: ids::ExecutorId::new(m.executor_id.value.clone()),
+                data: m.data.0.clone(),
+            }
+        }
         T::Kill => {
             let k = need(&c.kill, "kill")?;
             SchedulerCall::Kill {
@@ -532,6 +640,15 @@ pub fn scheduler_event_record(m: &Master, e: &SchedulerEvent) -> Bytes {
             status: *status,
         }),
         SchedulerEvent::Error(message) => Event::error(message.clone()),
+        SchedulerEvent::Message {
+            agent_id,
+            executor_id,
+            data,
+        } => Event::message(v1::scheduler::FrameworkMessage {
+            agent_id: v1::AgentId::new(agent_id.as_str()),
+            executor_id: v1::ExecutorId::new(executor_id.as_str()),
+            data: B64(data.clone()),
+        }),
         SchedulerEvent::Heartbeat => Event::heartbeat(),
     };
     record(to_ascii_json(&event))
@@ -610,6 +727,7 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
         ExecutorEvent::Acknowledged { task_id, uuid } => {
             Event::acknowledged(v1::TaskId::new(task_id.as_str()), B64(uuid.to_vec()))
         }
+        ExecutorEvent::Message(data) => Event::message(B64(data.clone())),
         ExecutorEvent::Shutdown => Event::shutdown(),
     };
     record(to_ascii_json(&event))
@@ -625,12 +743,22 @@ mod tests {
 
     #[test]
     fn unimplemented_call_types_are_told_apart_from_bad_calls() {
+        let inverse = call(
+            r#"{"type":"ACCEPT_INVERSE_OFFERS","framework_id":{"value":"f"},"accept_inverse_offers":{}}"#,
+        );
+        assert_eq!(
+            scheduler_call_from_v1(&inverse),
+            Err(CallInputError::Unsupported("ACCEPT_INVERSE_OFFERS"))
+        );
         let shutdown = call(
             r#"{"type":"SHUTDOWN","framework_id":{"value":"f"},"shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}"#,
         );
         assert_eq!(
             scheduler_call_from_v1(&shutdown),
-            Err(CallInputError::Unsupported("SHUTDOWN"))
+            Ok(Some(SchedulerCall::Shutdown {
+                executor_id: ids::ExecutorId::from("e"),
+                agent_id: ids::AgentId::from("a"),
+            }))
         );
         let accept = call(r#"{"type":"ACCEPT","framework_id":{"value":"f"}}"#);
         assert_eq!(
@@ -656,16 +784,136 @@ mod tests {
         }
     }
 
+    /// The single task of the single LAUNCH of an ACCEPT.
+    fn launched(task_json: &str) -> TaskLaunch {
+        let c = call(&format!(
+            r#"{{"type":"ACCEPT","framework_id":{{"value":"f"}},"accept":{{"offer_ids":[{{"value":"o"}}],"operations":[{{"type":"LAUNCH","launch":{{"task_infos":[{task_json}]}}}}]}}}}"#
+        ));
+        match scheduler_call_from_v1(&c) {
+            Ok(Some(SchedulerCall::Accept { operations, .. })) => match &operations[..] {
+                [Operation::Launch(tasks)] if tasks.len() == 1 => tasks[0].clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
-    fn launches_validate_ids_and_resources() {
-        let bad = call(
-            r#"{"type":"ACCEPT","framework_id":{"value":"f"},"accept":{"offer_ids":[{"value":"o"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"../x"},"agent_id":{"value":"a"},"resources":[],"command":{"value":"true"}}]}}]}}"#,
+    fn bad_tasks_become_invalid_launches_not_bad_calls() {
+        let bad_id = launched(
+            r#"{"name":"t","task_id":{"value":"../x"},"agent_id":{"value":"a"},"resources":[],"command":{"value":"true"}}"#,
         );
-        let err = scheduler_call_from_v1(&bad).unwrap_err().to_string();
-        assert!(err.contains("task_id"), "{err}");
-        let nan = call(
-            r#"{"type":"ACCEPT","framework_id":{"value":"f"},"accept":{"offer_ids":[{"value":"o"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"x"},"agent_id":{"value":"a"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}],"command":{"value":"true"}}]}}]}}"#,
+        let why = bad_id.invalid.expect("invalid");
+        assert!(why.contains("task_id"), "{why}");
+        let empty_id = launched(
+            r#"{"name":"t","task_id":{"value":""},"agent_id":{"value":"a"},"resources":[],"command":{"value":"true"}}"#,
         );
-        assert!(scheduler_call_from_v1(&nan).is_err());
+        assert!(empty_id.invalid.expect("invalid").contains("is empty"));
+        let negative = launched(
+            r#"{"name":"t","task_id":{"value":"x"},"agent_id":{"value":"a"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}],"command":{"value":"true"}}"#,
+        );
+        assert!(negative.invalid.is_some());
+        let fine = launched(
+            r#"{"name":"t","task_id":{"value":"x"},"agent_id":{"value":"a"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}],"command":{"value":"true"},"container":{"type":"MESOS","mesos":{}}}"#,
+        );
+        assert_eq!(fine.invalid, None);
+        assert_eq!(fine.resources, Resources::parse("cpus:1").unwrap());
+    }
+
+    #[test]
+    fn unimplemented_task_features_are_named() {
+        let cases = [
+            (
+                r#""command":{"value":"true"},"container":{"type":"MESOS","mesos":{"image":{"type":"DOCKER","docker":{"name":"alpine"}}}}"#,
+                "container.mesos.image",
+            ),
+            (
+                r#""command":{"value":"true"},"container":{"type":"DOCKER","docker":{"image":"alpine"}}"#,
+                "container.docker",
+            ),
+            (
+                r#""command":{"value":"true"},"container":{"type":"DOCKER"}"#,
+                "container.type",
+            ),
+            (
+                r#""command":{"value":"true","uris":[{"value":"http://x/y.tgz"}]}"#,
+                "command.uris",
+            ),
+            (
+                r#""command":{"value":"true","user":"nobody"}"#,
+                "command.user",
+            ),
+            (
+                r#""command":{"value":"true"},"health_check":{"type":"COMMAND","command":{"value":"true"}}"#,
+                "health_check",
+            ),
+            (
+                r#""command":{"value":"true"},"check":{"type":"COMMAND"}"#,
+                "check",
+            ),
+            (
+                r#""executor":{"executor_id":{"value":"e"},"command":{"value":"run","uris":[{"value":"http://x"}]}}"#,
+                "executor.command.uris",
+            ),
+        ];
+        for (extra, field) in cases {
+            let t = launched(&format!(
+                r#"{{"name":"t","task_id":{{"value":"x"}},"agent_id":{{"value":"a"}},"resources":[{{"name":"cpus","type":"SCALAR","scalar":{{"value":1}}}}],{extra}}}"#
+            ));
+            let why = t.invalid.unwrap_or_else(|| panic!("{field} accepted"));
+            assert!(why.contains(field), "{why} should name {field}");
+            assert!(why.contains("not supported by mesolite"), "{why}");
+        }
+        let gpus = launched(
+            r#"{"name":"t","task_id":{"value":"x"},"agent_id":{"value":"a"},"resources":[{"name":"gpus","type":"SCALAR","scalar":{"value":1}}],"command":{"value":"true"}}"#,
+        );
+        assert!(gpus.invalid.expect("invalid").contains("gpus"));
+    }
+
+    #[test]
+    fn capabilities_and_roles_follow_mesos_validation() {
+        let info = |json: &str| -> v1::FrameworkInfo { v1::from_json(json.as_bytes()).unwrap() };
+        let spec = framework_from_v1(&info(
+            r#"{"user":"u","name":"n","roles":["web"],"capabilities":[{"type":"MULTI_ROLE"},{"type":"PARTITION_AWARE"},{"type":"TASK_KILLING_STATE"}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(spec.role.as_str(), "web");
+        assert!(spec.capabilities.partition_aware);
+        assert!(spec.capabilities.task_killing_state);
+        assert!(spec.capabilities.multi_role);
+        let err =
+            framework_from_v1(&info(r#"{"user":"u","name":"n","roles":["web"]}"#)).unwrap_err();
+        assert!(err.contains("MULTI_ROLE"), "{err}");
+        let plain = framework_from_v1(&info(r#"{"user":"u","name":"n"}"#)).unwrap();
+        assert_eq!(plain.role.as_str(), "*");
+        assert_eq!(plain.capabilities, FrameworkCapabilities::default());
+    }
+
+    #[test]
+    fn revive_and_suppress_carry_roles_and_message_carries_bytes() {
+        let revive =
+            call(r#"{"type":"REVIVE","framework_id":{"value":"f"},"revive":{"roles":["a","b"]}}"#);
+        assert_eq!(
+            scheduler_call_from_v1(&revive),
+            Ok(Some(SchedulerCall::Revive {
+                roles: vec![ids::Role::from("a"), ids::Role::from("b")]
+            }))
+        );
+        let suppress = call(r#"{"type":"SUPPRESS","framework_id":{"value":"f"}}"#);
+        assert_eq!(
+            scheduler_call_from_v1(&suppress),
+            Ok(Some(SchedulerCall::Suppress { roles: vec![] }))
+        );
+        let message = call(
+            r#"{"type":"MESSAGE","framework_id":{"value":"f"},"message":{"agent_id":{"value":"a"},"executor_id":{"value":"e"},"data":"aGk="}}"#,
+        );
+        assert_eq!(
+            scheduler_call_from_v1(&message),
+            Ok(Some(SchedulerCall::Message {
+                agent_id: ids::AgentId::from("a"),
+                executor_id: ids::ExecutorId::from("e"),
+                data: b"hi".to_vec(),
+            }))
+        );
     }
 }

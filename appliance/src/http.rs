@@ -13,6 +13,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Every response body: a full body or a stream of chunks.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -20,8 +21,21 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 /// A request handler shared by the connections of one server.
 pub type Handler = Rc<dyn Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<Body>>>>>;
 
-/// Largest request body accepted (a LAUNCH of many tasks fits easily).
-pub const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
+/// Default largest request body accepted (a LAUNCH of many tasks fits easily).
+pub const DEFAULT_MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
+
+/// The request body limit in force; the process sets it once from its flags.
+static MAX_REQUEST_BODY: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_REQUEST_BODY);
+
+/// Sets the largest request body accepted from now on (a `--max-request-body` flag).
+pub fn set_max_request_body(bytes: usize) {
+    MAX_REQUEST_BODY.store(bytes, Ordering::Relaxed);
+}
+
+/// The largest request body accepted.
+pub fn max_request_body() -> usize {
+    MAX_REQUEST_BODY.load(Ordering::Relaxed)
+}
 
 /// Largest event a subscriber may have queued before it counts as too slow and is cut off.
 pub const MAX_QUEUED_EVENTS: usize = 10_000;
@@ -91,13 +105,14 @@ pub fn stream(
 
 // The error side of these two is the response to send; handlers return it as is, so its size
 // is not worth a box.
-/// Reads a whole request body up to [`MAX_REQUEST_BODY`], or answers with the error response.
+/// Reads a whole request body up to [`max_request_body`], or answers with the error response.
 #[allow(clippy::result_large_err)]
 pub async fn read_body(
     req: Request<Incoming>,
 ) -> Result<(hyper::http::request::Parts, Bytes), Response<Body>> {
     let (parts, body) = req.into_parts();
-    let limited = http_body_util::Limited::new(body, MAX_REQUEST_BODY);
+    let limit = max_request_body();
+    let limited = http_body_util::Limited::new(body, limit);
     match limited.collect().await {
         Ok(collected) => Ok((parts, collected.to_bytes())),
         Err(e) => {
@@ -106,7 +121,7 @@ pub async fn read_body(
             {
                 Err(error(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body is larger than {MAX_REQUEST_BODY} bytes"),
+                    format!("request body is larger than {limit} bytes"),
                 ))
             } else {
                 Err(error(

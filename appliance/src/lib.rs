@@ -10,6 +10,7 @@ pub mod executor;
 pub mod http;
 pub mod master_driver;
 pub mod master_http;
+pub mod operator;
 pub mod run;
 pub mod server;
 pub mod v1;

@@ -5,6 +5,7 @@
 use crate::agent_driver::{self, AgentDriver};
 use crate::http::{self, Handler};
 use crate::master_driver::{self, log, MasterDriver};
+use crate::operator::flags::FlagSet;
 use crate::{agent_http, master_http, MainError};
 use mesolite_config::{
     AgentConfig as AgentFlags, MasterConfig as MasterFlags, StandaloneConfig, WorkDirLock,
@@ -246,7 +247,8 @@ pub fn run_master(flags: MasterFlags) -> Result<(), MainError> {
     ));
     let fatal = tasks.fatal.clone();
     spawn_master_tasks(&ex, &d, tasks, st);
-    let handler = master_http::handler(d.clone(), None);
+    let process = FlagSet::process(flags.work_dir.path(), None);
+    let handler = master_http::handler(d.clone(), process, None);
     ex.spawn(accept_loop(
         ex.clone(),
         listener,
@@ -311,7 +313,8 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
         flags.master
     ));
     agent_driver::spawn_tasks(&ex, &d, tasks);
-    let handler = agent_http::handler(d, "");
+    let process = FlagSet::process(flags.work_dir.path(), Some(&flags.master.to_string()));
+    let handler = agent_http::handler(d, "", process);
     ex.spawn(accept_loop(ex.clone(), listener, Internal::Refuse, handler))
         .detach();
     run_until_signal(ex, None)
@@ -344,7 +347,7 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
     let (ad, agent_tasks) = start_agent(
         AgentSetup {
             dir: &agent_dir,
-            master: master_addr,
+            master: master_addr.clone(),
             ip,
             port: flags.listen.port(),
             hostname: host::hostname(),
@@ -364,8 +367,16 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
     let fatal = tasks.fatal.clone();
     spawn_master_tasks(&ex, &md, tasks, st);
     agent_driver::spawn_tasks(&ex, &ad, agent_tasks);
-    let agent_handler = agent_http::handler(ad, "/slave(1)");
-    let handler = master_http::handler(md.clone(), Some(agent_handler));
+    let agent_side = agent_http::side(
+        ad,
+        "/slave(1)",
+        FlagSet::process(&agent_dir, Some(&master_addr)),
+    );
+    let handler = master_http::handler(
+        md.clone(),
+        FlagSet::process(&master_dir, None),
+        Some(agent_side),
+    );
     ex.spawn(accept_loop(
         ex.clone(),
         listener,

@@ -1,4 +1,4 @@
-//! cargo xtask: mesolite's routine jobs (ci, dist, bench, sim), dispatched from the command line.
+//! cargo xtask: mesolite's routine jobs (ci, dist, bench, sim, interop), dispatched from the command line.
 //!
 //! Every job shells out to cargo, rustup and `file` with `std::process::Command`, prints each command
 //! before it runs it, and ends with exit code 0 (success), 1 (a step failed) or 2 (bad usage).
@@ -8,6 +8,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod dist;
+mod interop;
 mod sim;
 
 use std::fmt;
@@ -29,6 +30,10 @@ commands:
                          the deterministic simulation (core/tests/sim.rs) in release mode:
                          N seeds (default 200, MESOLITE_SIM_SEEDS) or replay one seed S
                          (MESOLITE_SIM_SEED); killed after SECS seconds (default 1200)
+  interop [--tasks N] [--keep]
+                         pymesos 0.3.15 (in target/interop-venv, needs Python <= 3.10) against a real
+                         master and agent: a scheduler running N command tasks (default 50), the
+                         operator clients, a custom executor; --keep keeps the work dirs and logs
   help                   this text
 ";
 
@@ -113,6 +118,7 @@ fn dispatch(args: &[String]) -> Result<(), XtaskError> {
         }
         "bench" => bench::run(&bench::BenchArgs::parse(rest)?),
         "sim" => sim::run(&sim::SimArgs::parse(rest)?),
+        "interop" => interop::run(&interop::InteropArgs::parse(rest)?),
         other => Err(XtaskError::Usage(format!("unknown subcommand `{other}`"))),
     }
 }

@@ -5,6 +5,7 @@
 //! a proto field `type` is the Rust field `kind`. [`wire`] states the mapping rules every type
 //! follows. Parse with [`from_json`], write with [`to_ascii_json`].
 
+pub mod agent;
 pub mod ascii_json;
 pub mod base64;
 pub mod cluster;

@@ -1,5 +1,5 @@
 //! `mesos.v1.master`: the operator API `Call`s POSTed to `/api/v1` on the master and the
-//! `Response`s of its query calls (reference §6.5). Only the state queries are typed so far.
+//! `Response`s of its query calls (reference §6.5).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,12 +58,126 @@ pub struct Call {
         skip_serializing_if = "Option::is_none"
     )]
     pub kind: Option<CallType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_metrics: Option<GetMetricsCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark_agent_gone: Option<MarkAgentGone>,
 }
 
 impl Call {
     pub fn of(kind: CallType) -> Self {
-        Call { kind: Some(kind) }
+        Call {
+            kind: Some(kind),
+            ..Call::default()
+        }
     }
+}
+
+/// `Call.GetMetrics`: `timeout` is accepted and ignored (metrics are computed at once).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetMetricsCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<super::common::DurationInfo>,
+}
+
+/// `Call.MarkAgentGone`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarkAgentGone {
+    pub agent_id: AgentId,
+}
+
+/// Mesos `Flag` (`include/mesos/v1/mesos.proto`): one command-line flag and its value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `Response.GetFlags`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetFlags {
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub flags: Vec<Flag>,
+}
+
+/// Mesos `Metric` (`include/mesos/v1/mesos.proto`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+/// `Response.GetMetrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetMetrics {
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub metrics: Vec<Metric>,
+}
+
+/// `Response.GetLoggingLevel`: glog's verbosity level (mesolite has none: 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetLoggingLevel {
+    pub level: u32,
+}
+
+/// Mesos `Role` (`include/mesos/v1/mesos.proto`): a role with its weight, the frameworks
+/// subscribed to it and the resources allocated to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    pub weight: f64,
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub frameworks: Vec<super::common::FrameworkId>,
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub resources: Vec<Resource>,
+}
+
+/// `Response.GetRoles`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetRoles {
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub roles: Vec<Role>,
+}
+
+/// Mesos `WeightInfo` (`include/mesos/v1/mesos.proto`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeightInfo {
+    pub weight: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// `Response.GetWeights`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetWeights {
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub weight_infos: Vec<WeightInfo>,
 }
 
 /// `Response.GetHealth`.
@@ -331,6 +445,16 @@ pub struct Response {
     pub get_tasks: Option<GetTasks>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_master: Option<GetMaster>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_flags: Option<GetFlags>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_metrics: Option<GetMetrics>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_logging_level: Option<GetLoggingLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_roles: Option<GetRoles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_weights: Option<GetWeights>,
 }
 
 impl Response {
@@ -394,6 +518,41 @@ impl Response {
         Response {
             get_master: Some(master),
             ..Response::of(CallType::GetMaster)
+        }
+    }
+
+    pub fn flags(flags: GetFlags) -> Self {
+        Response {
+            get_flags: Some(flags),
+            ..Response::of(CallType::GetFlags)
+        }
+    }
+
+    pub fn metrics(metrics: GetMetrics) -> Self {
+        Response {
+            get_metrics: Some(metrics),
+            ..Response::of(CallType::GetMetrics)
+        }
+    }
+
+    pub fn logging_level(level: u32) -> Self {
+        Response {
+            get_logging_level: Some(GetLoggingLevel { level }),
+            ..Response::of(CallType::GetLoggingLevel)
+        }
+    }
+
+    pub fn roles(roles: GetRoles) -> Self {
+        Response {
+            get_roles: Some(roles),
+            ..Response::of(CallType::GetRoles)
+        }
+    }
+
+    pub fn weights(weights: GetWeights) -> Self {
+        Response {
+            get_weights: Some(weights),
+            ..Response::of(CallType::GetWeights)
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum ExecutorEvent {
         task_id: TaskId,
         uuid: [u8; 16],
     },
+    /// Opaque bytes from the scheduler (the v1 executor `Event.Message`).
+    Message(Vec<u8>),
     Shutdown,
 }
 
@@ -96,6 +98,7 @@ pub enum ExecutorCallError {
     MissingUuid,
     NotSubscribed,
     QueueFull,
+    MessageTooLarge,
 }
 
 impl fmt::Display for ExecutorCallError {
@@ -109,6 +112,7 @@ impl fmt::Display for ExecutorCallError {
             ExecutorCallError::QueueFull => {
                 "too many unacknowledged status updates for this task; retry later"
             }
+            ExecutorCallError::MessageTooLarge => "message.data is larger than 4 MiB less 64 KiB",
         })
     }
 }
@@ -517,6 +521,112 @@ impl Agent {
         self.log(alloc::format!("shutting down framework {framework_id}"));
     }
 
+    /// SHUTDOWN from the scheduler: the executor's tasks count as killed, the executor is
+    /// asked to shut down and destroyed after the grace period.
+    pub(super) fn shutdown_executor(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+    ) {
+        let key = (framework_id.clone(), executor_id.clone());
+        let Some(exec) = self.executors.get_mut(&key) else {
+            self.log(alloc::format!(
+                "asked to shut down unknown executor {executor_id} of framework {framework_id}"
+            ));
+            return;
+        };
+        if matches!(
+            exec.state,
+            ExecutorState::Terminated | ExecutorState::Terminating { .. }
+        ) {
+            return;
+        }
+        let queued: Vec<TaskSpec> = exec.queued.drain(..).collect();
+        let launched: Vec<TaskId> = exec.launched.keys().cloned().collect();
+        exec.killing.extend(launched);
+        let container = exec.container_id.clone();
+        for task in queued {
+            let task_id = task.task_id.clone();
+            if let Some(exec) = self.executors.get_mut(&key) {
+                exec.launched
+                    .insert(task_id.clone(), (task, TaskState::Killed));
+            }
+            let status = self.agent_status(
+                &task_id,
+                TaskState::Killed,
+                StatusReason::ExecutorTerminated,
+                "executor shut down by the framework",
+                executor_id,
+                wall,
+            );
+            self.queue_update(now, framework_id.clone(), status);
+        }
+        self.log(alloc::format!(
+            "shutting down executor {executor_id} of framework {framework_id}"
+        ));
+        self.begin_shutdown(now, &key, container);
+    }
+
+    /// MESSAGE from the scheduler, passed to the executor if it is subscribed (unreliable).
+    pub(super) fn framework_message(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        data: Vec<u8>,
+    ) {
+        let key = (framework_id.clone(), executor_id.clone());
+        let stream = self
+            .executors
+            .get(&key)
+            .filter(|e| e.state == ExecutorState::Running)
+            .and_then(|e| e.stream);
+        match stream {
+            Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
+                stream,
+                event: ExecutorEvent::Message(data),
+            }),
+            None => self.log(alloc::format!(
+                "dropping a message for executor {executor_id} of framework {framework_id}: it is not subscribed"
+            )),
+        }
+    }
+
+    /// MESSAGE from an executor: forwarded to the master for its scheduler (unreliable; dropped
+    /// while the master is unreachable).
+    pub fn handle_executor_message(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        data: Vec<u8>,
+    ) -> Result<(), ExecutorCallError> {
+        let key = (framework_id.clone(), executor_id.clone());
+        let exec = self
+            .executors
+            .get(&key)
+            .ok_or(ExecutorCallError::UnknownExecutor)?;
+        if exec.stream.is_none() {
+            return Err(ExecutorCallError::NotSubscribed);
+        }
+        if data.len() > crate::master::MAX_MESSAGE_DATA {
+            return Err(ExecutorCallError::MessageTooLarge);
+        }
+        if self.link == super::MasterLink::Registered {
+            self.outputs
+                .push_back(AgentOutput::ToMaster(AgentToMaster::ExecutorMessage {
+                    framework_id: framework_id.clone(),
+                    executor_id: executor_id.clone(),
+                    data,
+                }));
+        } else {
+            self.log(alloc::format!(
+                "dropping a message from executor {executor_id}: the master is not reachable"
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn acknowledge(
         &mut self,
         now: Instant,
@@ -640,6 +750,7 @@ impl Agent {
             timestamp: wall,
             uuid: Some(self.new_uuid()),
             data: Vec::new(),
+            unreachable_time: None,
         }
     }
 

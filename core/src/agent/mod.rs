@@ -6,8 +6,10 @@
 
 mod executors;
 mod updates;
+mod view;
 
 pub use executors::{ExecutorCallError, ExecutorEvent, ExecutorState, ExecutorView};
+pub use view::{AgentTaskView, ExecutorDetail};
 
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId};
 use crate::rng::Rng;
@@ -303,6 +305,15 @@ impl Agent {
             MasterToAgent::ShutdownFramework { framework_id } => {
                 self.shutdown_framework(now, wall, &framework_id)
             }
+            MasterToAgent::ShutdownExecutor {
+                framework_id,
+                executor_id,
+            } => self.shutdown_executor(now, wall, &framework_id, &executor_id),
+            MasterToAgent::FrameworkMessage {
+                framework_id,
+                executor_id,
+                data,
+            } => self.framework_message(&framework_id, &executor_id, data),
         }
     }
 

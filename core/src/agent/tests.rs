@@ -122,6 +122,7 @@ fn status(id: &str, state: TaskState, uuid: u8) -> TaskStatus {
         timestamp: wall(),
         uuid: Some([uuid; 16]),
         data: Vec::new(),
+        unreachable_time: None,
     }
 }
 
@@ -376,3 +377,5 @@ fn a_silent_master_is_dropped_and_pings_are_answered() {
     assert!(drain(&mut a).contains(&AgentOutput::DisconnectMaster));
     assert!(matches!(a.link(), MasterLink::Disconnected { .. }));
 }
+
+mod scheduler_api;

@@ -187,6 +187,7 @@ mod tests {
                 timestamp: WallTime::default(),
                 uuid: Some([uuid; 16]),
                 data: Vec::new(),
+                unreachable_time: None,
             },
             latest_state: state,
         }

@@ -146,6 +146,15 @@ impl Master {
                     self.handle_executor_exited(&agent_id, &framework_id, executor_id, status);
                 }
             }
+            AgentToMaster::ExecutorMessage {
+                framework_id,
+                executor_id,
+                data,
+            } => {
+                if let Some(agent_id) = self.conns.get(&conn).cloned() {
+                    self.handle_executor_message(&agent_id, &framework_id, executor_id, data);
+                }
+            }
         }
     }
 

@@ -13,6 +13,9 @@ use core::fmt;
 /// Longest `failover_timeout` honoured (365 days, like Mesos' filter cap).
 const MAX_FAILOVER_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Largest `data` of a MESSAGE call: the message must fit in one internal frame to the agent.
+pub const MAX_MESSAGE_DATA: usize = crate::wire::MAX_FRAME_LEN - 64 * 1024;
+
 /// What a scheduler says about itself when it subscribes (the parts of Mesos `FrameworkInfo` the master uses).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameworkSpec {
@@ -24,6 +27,19 @@ pub struct FrameworkSpec {
     pub checkpoint: bool,
     pub hostname: Option<String>,
     pub principal: Option<String>,
+    pub capabilities: FrameworkCapabilities,
+}
+
+/// The Mesos `FrameworkInfo.Capability` values that change what the master does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameworkCapabilities {
+    /// `PARTITION_AWARE`: unknown tasks are reported `TASK_GONE`/`TASK_UNKNOWN`/`TASK_UNREACHABLE`
+    /// instead of `TASK_LOST`.
+    pub partition_aware: bool,
+    /// `TASK_KILLING_STATE`: the framework understands `TASK_KILLING`.
+    pub task_killing_state: bool,
+    /// `MULTI_ROLE`: the framework subscribes with `roles` rather than `role`.
+    pub multi_role: bool,
 }
 
 /// A framework the master knows.
@@ -45,6 +61,16 @@ pub(super) struct FrameworkEntry {
     pub recovered: bool,
 }
 
+/// A torn-down framework kept for the APIs (Mesos `completed_frameworks`).
+#[derive(Clone, Debug)]
+pub struct CompletedFramework {
+    pub id: FrameworkId,
+    pub spec: FrameworkSpec,
+    pub registered_time: Option<WallTime>,
+    pub reregistered_time: Option<WallTime>,
+    pub unregistered_time: WallTime,
+}
+
 /// One task of a LAUNCH operation, already validated for shape by the API layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskLaunch {
@@ -58,6 +84,9 @@ pub struct TaskLaunch {
     pub executor: Option<(ExecutorId, String, CommandSpec, Resources)>,
     pub kill_grace: Option<Duration>,
     pub data: Vec<u8>,
+    /// Set by the API layer when the task uses something mesolite does not implement or is
+    /// malformed: the master answers `TASK_ERROR` with `REASON_TASK_INVALID` and this message.
+    pub invalid: Option<String>,
 }
 
 /// Offer operations (Mesos `Offer.Operation`); reservations and volumes come with the allocation issue.
@@ -81,8 +110,25 @@ pub enum SchedulerCall {
         offer_ids: Vec<OfferId>,
         refuse: Option<Duration>,
     },
-    Revive,
-    Suppress,
+    /// Clears filters and resumes offers for the listed roles (empty: all of the framework's).
+    Revive {
+        roles: Vec<Role>,
+    },
+    /// Stops offers for the listed roles (empty: all of the framework's).
+    Suppress {
+        roles: Vec<Role>,
+    },
+    /// Shuts a custom executor down.
+    Shutdown {
+        executor_id: ExecutorId,
+        agent_id: AgentId,
+    },
+    /// Opaque bytes for an executor, best effort.
+    Message {
+        agent_id: AgentId,
+        executor_id: ExecutorId,
+        data: Vec<u8>,
+    },
     Kill {
         task_id: TaskId,
         agent_id: Option<AgentId>,
@@ -365,17 +411,62 @@ impl Master {
                 operations,
                 refuse,
             } => self.accept(now, wall, framework_id, offer_ids, operations, refuse)?,
-            SchedulerCall::Revive => {
-                if let Some(f) = self.frameworks.get_mut(framework_id) {
-                    f.suppressed = false;
+            SchedulerCall::Revive { roles } => {
+                if self.names_own_role(framework_id, &roles) {
+                    if let Some(f) = self.frameworks.get_mut(framework_id) {
+                        f.suppressed = false;
+                    }
+                    self.allocator.revive(now, slot);
                 }
-                self.allocator.revive(now, slot);
             }
-            SchedulerCall::Suppress => {
-                if let Some(f) = self.frameworks.get_mut(framework_id) {
-                    f.suppressed = true;
+            SchedulerCall::Suppress { roles } => {
+                if self.names_own_role(framework_id, &roles) {
+                    if let Some(f) = self.frameworks.get_mut(framework_id) {
+                        f.suppressed = true;
+                    }
+                    self.allocator.suppress(slot);
                 }
-                self.allocator.suppress(slot);
+            }
+            SchedulerCall::Shutdown {
+                executor_id,
+                agent_id,
+            } => {
+                // As in Mesos, an unknown or disconnected agent makes this a no-op.
+                if let Some(conn) = self.agent_conn(&agent_id) {
+                    self.outputs.push_back(MasterOutput::ToAgent {
+                        conn,
+                        msg: MasterToAgent::ShutdownExecutor {
+                            framework_id: framework_id.clone(),
+                            executor_id,
+                        },
+                    });
+                }
+            }
+            SchedulerCall::Message {
+                agent_id,
+                executor_id,
+                data,
+            } => {
+                if data.len() > MAX_MESSAGE_DATA {
+                    return Err(CallError::Invalid(alloc::format!(
+                        "message.data is {} bytes; at most {MAX_MESSAGE_DATA} are accepted",
+                        data.len()
+                    )));
+                }
+                match self.agent_conn(&agent_id) {
+                    Some(conn) => self.outputs.push_back(MasterOutput::ToAgent {
+                        conn,
+                        msg: MasterToAgent::FrameworkMessage {
+                            framework_id: framework_id.clone(),
+                            executor_id,
+                            data,
+                        },
+                    }),
+                    // Messages are unreliable: one for an agent that is not connected is dropped.
+                    None => self.log(alloc::format!(
+                        "dropping a message of framework {framework_id} for executor {executor_id} on agent {agent_id}: the agent is not connected"
+                    )),
+                }
             }
             SchedulerCall::Kill { task_id, agent_id } => {
                 self.kill_task(wall, framework_id, task_id, agent_id)
@@ -388,6 +479,16 @@ impl Master {
             SchedulerCall::Reconcile { tasks } => self.reconcile(wall, framework_id, tasks),
         }
         Ok(())
+    }
+
+    /// True when a REVIVE or SUPPRESS with `roles` concerns the framework's role: an empty list
+    /// means all its roles; roles it does not have are ignored.
+    fn names_own_role(&self, framework_id: &FrameworkId, roles: &[Role]) -> bool {
+        roles.is_empty()
+            || self
+                .frameworks
+                .get(framework_id)
+                .is_some_and(|f| roles.contains(&f.spec.role))
     }
 
     /// Returns an offer's resources to the allocator, with a refusal filter.
@@ -500,8 +601,31 @@ impl Master {
                 self.streams.remove(&stream);
                 self.outputs.push_back(MasterOutput::CloseStream { stream });
             }
+            self.remember_completed_framework(CompletedFramework {
+                id: fw.id,
+                spec: fw.spec,
+                registered_time: fw.registered_time,
+                reregistered_time: fw.reregistered_time,
+                unregistered_time: wall,
+            });
         }
         self.log(alloc::format!("framework {framework_id} removed"));
+    }
+
+    /// Keeps a torn-down framework for the APIs; the oldest beyond the bound is forgotten with
+    /// its completed tasks.
+    fn remember_completed_framework(&mut self, done: CompletedFramework) {
+        self.completed_frameworks.push_back(done);
+        while self.completed_frameworks.len() > self.cfg.max_completed_frameworks {
+            if let Some(old) = self.completed_frameworks.pop_front() {
+                self.forget_completed_tasks_of(&old.id);
+            }
+        }
+    }
+
+    /// Torn-down frameworks, oldest first (at most `max_completed_frameworks`).
+    pub fn completed_frameworks(&self) -> impl Iterator<Item = &CompletedFramework> {
+        self.completed_frameworks.iter()
     }
 
     pub(super) fn is_removed_framework(&self, id: &FrameworkId) -> bool {
@@ -538,6 +662,7 @@ impl Master {
                     checkpoint: record.checkpoint,
                     hostname: None,
                     principal: None,
+                    capabilities: FrameworkCapabilities::default(),
                 },
                 id: record.id.clone(),
                 slot,

@@ -15,7 +15,8 @@ mod tasks;
 mod view;
 
 pub use frameworks::{
-    CallError, FrameworkSpec, Operation, SchedulerCall, SubscribeError, TaskLaunch,
+    CallError, CompletedFramework, FrameworkCapabilities, FrameworkSpec, Operation, SchedulerCall,
+    SubscribeError, TaskLaunch, MAX_MESSAGE_DATA,
 };
 pub use view::{AgentView, FrameworkView, TaskView};
 
@@ -50,9 +51,12 @@ pub struct MasterConfig {
     pub max_missed_pings: u32,
     /// Scheduler stream heartbeat (Mesos `DEFAULT_HEARTBEAT_INTERVAL`, 15 s).
     pub heartbeat_interval: Duration,
-    /// Bounded history kept per task and of completed tasks.
+    /// Bounded history kept per task.
     pub max_statuses_per_task: usize,
-    pub max_completed_tasks: usize,
+    /// Completed tasks kept per framework (Mesos `--max_completed_tasks_per_framework`, 1000).
+    pub max_completed_tasks_per_framework: usize,
+    /// Torn-down frameworks kept for the APIs (Mesos `--max_completed_frameworks`, 50).
+    pub max_completed_frameworks: usize,
     /// Seed of the master's generator (offer shuffling, stream ids).
     pub seed: u64,
     /// Where the master serves, reported in `master_info`.
@@ -71,7 +75,8 @@ impl MasterConfig {
             max_missed_pings: 5,
             heartbeat_interval: Duration::from_secs(15),
             max_statuses_per_task: 16,
-            max_completed_tasks: 1_000,
+            max_completed_tasks_per_framework: 1_000,
+            max_completed_frameworks: 50,
             seed,
             hostname,
             ip,
@@ -133,6 +138,12 @@ pub enum SchedulerEvent {
         status: Option<i32>,
     },
     Error(String),
+    /// Opaque bytes from an executor (the v1 `Event.Message`).
+    Message {
+        agent_id: AgentId,
+        executor_id: crate::ids::ExecutorId,
+        data: Vec<u8>,
+    },
     Heartbeat,
 }
 
@@ -191,7 +202,11 @@ pub struct Master {
     streams: BTreeMap<StreamId, FrameworkId>,
     offers: BTreeMap<OfferId, OfferRecord>,
     tasks: BTreeMap<(FrameworkId, TaskId), tasks::TaskEntry>,
+    /// Removed tasks, oldest first, at most `max_completed_tasks_per_framework` per framework.
     completed_tasks: VecDeque<tasks::TaskEntry>,
+    completed_per_framework: BTreeMap<FrameworkId, usize>,
+    /// Torn-down frameworks, oldest first, at most `max_completed_frameworks`.
+    completed_frameworks: VecDeque<frameworks::CompletedFramework>,
     pending: BTreeMap<u64, PendingOp>,
     /// Agent connections that closed while their (re-)registration waited for the registry.
     closed_conns: alloc::collections::BTreeSet<ConnId>,
@@ -265,6 +280,8 @@ impl Master {
             offers: BTreeMap::new(),
             tasks: BTreeMap::new(),
             completed_tasks: VecDeque::new(),
+            completed_per_framework: BTreeMap::new(),
+            completed_frameworks: VecDeque::new(),
             pending: BTreeMap::new(),
             closed_conns: alloc::collections::BTreeSet::new(),
             removed_frameworks: VecDeque::new(),
@@ -548,6 +565,7 @@ impl Master {
             timestamp: wall,
             uuid: None,
             data: Vec::new(),
+            unreachable_time: None,
         }
     }
 }

@@ -59,14 +59,18 @@ impl Master {
             )
         };
         let key = (framework_id.clone(), launch.task_id.clone());
-        let invalid = if &launch.agent_id != agent_id {
+        let invalid = if let Some(why) = &launch.invalid {
+            Some(why.clone())
+        } else if launch.task_id.as_str().is_empty() {
+            Some(String::from("task_id.value must not be empty"))
+        } else if &launch.agent_id != agent_id {
             Some(alloc::format!(
                 "task {} names agent {} but the offers are on {agent_id}",
                 launch.task_id,
                 launch.agent_id
             ))
         } else if self.tasks.contains_key(&key) {
-            Some(alloc::format!("task {} already exists", launch.task_id))
+            Some(alloc::format!("Task has duplicate ID: {}", launch.task_id))
         } else if launch.command.is_some() == launch.executor.is_some() {
             Some(String::from(
                 "exactly one of 'command' and 'executor' must be set",
@@ -257,11 +261,37 @@ impl Master {
         Ok(())
     }
 
+    /// Moves a removed task to the completed tasks, keeping at most
+    /// `max_completed_tasks_per_framework` per framework (the oldest of that framework goes).
     fn remember_completed(&mut self, task: TaskEntry) {
-        if self.completed_tasks.len() >= self.cfg.max_completed_tasks {
-            self.completed_tasks.pop_front();
+        let max = self.cfg.max_completed_tasks_per_framework;
+        if max == 0 {
+            return;
+        }
+        let count = self
+            .completed_per_framework
+            .entry(task.framework_id.clone())
+            .or_insert(0);
+        if *count >= max {
+            if let Some(pos) = self
+                .completed_tasks
+                .iter()
+                .position(|t| t.framework_id == task.framework_id)
+            {
+                self.completed_tasks.remove(pos);
+            }
+        } else {
+            *count += 1;
         }
         self.completed_tasks.push_back(task);
+    }
+
+    /// Drops the completed tasks of a framework that is no longer remembered at all.
+    pub(super) fn forget_completed_tasks_of(&mut self, framework_id: &FrameworkId) {
+        if self.completed_per_framework.remove(framework_id).is_some() {
+            self.completed_tasks
+                .retain(|t| &t.framework_id != framework_id);
+        }
     }
 
     /// KILL: forwarded to the agent; an unknown task gets TASK_LOST from the master.
@@ -304,58 +334,138 @@ impl Master {
         }
     }
 
-    /// RECONCILE: explicit (listed tasks) or implicit (empty list: every task of the framework).
-    /// Answers carry no uuid and need no acknowledgement.
+    /// RECONCILE: explicit (listed tasks) or implicit (empty list: every task of the framework),
+    /// answered with Mesos' table (reference §7.4). Answers carry no uuid and need no
+    /// acknowledgement.
     pub(super) fn reconcile(
         &mut self,
         wall: WallTime,
         framework_id: &FrameworkId,
         tasks: Vec<(TaskId, Option<AgentId>)>,
     ) {
-        let mut answers = Vec::new();
+        let partition_aware = self
+            .frameworks
+            .get(framework_id)
+            .is_some_and(|f| f.spec.capabilities.partition_aware);
+        // Without PARTITION_AWARE every "unknown" answer is TASK_LOST.
+        let or_lost = |s: TaskState| if partition_aware { s } else { TaskState::Lost };
+        let mut answers: Vec<TaskStatus> = Vec::new();
         if tasks.is_empty() {
             for t in self
                 .tasks
                 .values()
                 .filter(|t| &t.framework_id == framework_id)
             {
-                answers.push((
-                    t.task_id.clone(),
-                    t.state,
-                    Some(t.agent_id.clone()),
-                    t.executor_id.clone().into(),
-                ));
+                answers.push(self.known_task_answer(t, wall));
             }
         } else {
             for (task_id, agent_id) in tasks {
                 let key = (framework_id.clone(), task_id.clone());
-                match self.tasks.get(&key) {
-                    Some(t) => answers.push((
-                        task_id,
-                        t.state,
-                        Some(t.agent_id.clone()),
-                        Some(t.executor_id.clone()),
-                    )),
-                    // An agent admitted but not back since this master started may still report
-                    // the task: say nothing yet (as Mesos does for recovering agents).
-                    None if agent_id
-                        .as_ref()
-                        .map_or(self.any_recovering_agent(), |a| self.is_recovering_agent(a)) => {}
-                    None => answers.push((task_id, TaskState::Lost, agent_id, None)),
+                if let Some(t) = self.tasks.get(&key) {
+                    // (2) Known: its latest status-update state.
+                    answers.push(self.known_task_answer(t, wall));
+                    continue;
                 }
+                let registered = agent_id
+                    .as_ref()
+                    .is_some_and(|a| self.agents.contains_key(a));
+                let transitioning = agent_id
+                    .as_ref()
+                    .map_or(self.any_recovering_agent(), |a| self.is_recovering_agent(a));
+                let unreachable = agent_id.as_ref().and_then(|a| {
+                    self.registry()
+                        .unreachable
+                        .iter()
+                        .find(|(id, _)| id == a)
+                        .map(|(_, at)| *at)
+                });
+                let gone = agent_id
+                    .as_ref()
+                    .is_some_and(|a| self.registry().gone.iter().any(|(id, _)| id == a));
+                let (state, message, unreachable_time) = if registered {
+                    // (3) The agent is registered and does not have it.
+                    (
+                        or_lost(TaskState::Gone),
+                        "Reconciliation: Task is unknown to the agent",
+                        None,
+                    )
+                } else if transitioning {
+                    // (4) The agent may still report it: no answer, the framework retries.
+                    continue;
+                } else if let Some(at) = unreachable {
+                    // (5) The agent is unreachable.
+                    (
+                        or_lost(TaskState::Unreachable),
+                        "Reconciliation: Task is unreachable",
+                        Some(at),
+                    )
+                } else if gone {
+                    // (6) The operator marked the agent gone.
+                    (
+                        or_lost(TaskState::GoneByOperator),
+                        "Reconciliation: Task is gone",
+                        None,
+                    )
+                } else {
+                    // (7) Unknown task on an unknown agent.
+                    (
+                        or_lost(TaskState::Unknown),
+                        "Reconciliation: Task is unknown",
+                        None,
+                    )
+                };
+                let mut status = self.master_status(
+                    task_id,
+                    state,
+                    StatusReason::Reconciliation,
+                    message,
+                    agent_id,
+                    wall,
+                );
+                status.unreachable_time = unreachable_time;
+                answers.push(status);
             }
         }
-        for (task_id, state, agent_id, executor_id) in answers {
-            let mut status = self.master_status(
-                task_id,
-                state,
-                StatusReason::Reconciliation,
-                "Reconciliation",
-                agent_id,
-                wall,
-            );
-            status.executor_id = executor_id;
+        for status in answers {
             self.send_status(framework_id, status);
+        }
+    }
+
+    /// The reconciliation answer for a task the master knows: the state of the update waiting
+    /// for acknowledgement if any, else the latest state.
+    fn known_task_answer(&self, t: &TaskEntry, wall: WallTime) -> TaskStatus {
+        let mut status = self.master_status(
+            t.task_id.clone(),
+            t.status_update_state.unwrap_or(t.state),
+            StatusReason::Reconciliation,
+            "Reconciliation: Latest task state",
+            Some(t.agent_id.clone()),
+            wall,
+        );
+        // Command executors are implicit: Mesos' `Task` has no executor id for them.
+        if t.executor_id.as_str() != t.task_id.as_str() {
+            status.executor_id = Some(t.executor_id.clone());
+        }
+        status
+    }
+
+    /// MESSAGE from an executor: forwarded to its scheduler if it is connected (unreliable).
+    pub(super) fn handle_executor_message(
+        &mut self,
+        agent_id: &AgentId,
+        framework_id: &FrameworkId,
+        executor_id: ExecutorId,
+        data: Vec<u8>,
+    ) {
+        if let Some(stream) = self.frameworks.get(framework_id).and_then(|f| f.stream) {
+            self.outputs.push_back(MasterOutput::ToFramework {
+                stream,
+                event: super::SchedulerEvent::Message {
+                    agent_id: agent_id.clone(),
+                    executor_id,
+                    data,
+                },
+            });
         }
     }
 

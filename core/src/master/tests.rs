@@ -120,6 +120,7 @@ impl Fixture {
             checkpoint: true,
             hostname: None,
             principal: None,
+            capabilities: FrameworkCapabilities::default(),
         };
         let s = self
             .m
@@ -171,6 +172,7 @@ fn launch(task: &str, agent: &AgentId, resources: &str) -> Operation {
         executor: None,
         kill_grace: None,
         data: Vec::new(),
+        invalid: None,
     }])
 }
 
@@ -188,6 +190,7 @@ fn status(task: &str, state: TaskState, uuid: u8) -> StatusUpdate {
             timestamp: wall(),
             uuid: Some([uuid; 16]),
             data: Vec::new(),
+            unreachable_time: None,
         },
         latest_state: state,
     }
@@ -434,18 +437,24 @@ fn calls_need_the_right_stream_and_a_subscribed_framework() {
     let mut f = Fixture::new();
     let (fid, token) = f.subscribe(10, Duration::from_secs(60));
     assert_eq!(
-        f.call(&fid, "wrong", SchedulerCall::Revive).unwrap_err(),
+        f.call(&fid, "wrong", SchedulerCall::Revive { roles: vec![] })
+            .unwrap_err(),
         CallError::WrongStreamId
     );
     assert_eq!(
-        f.call(&FrameworkId::from("x"), &token, SchedulerCall::Revive)
-            .unwrap_err(),
+        f.call(
+            &FrameworkId::from("x"),
+            &token,
+            SchedulerCall::Revive { roles: vec![] }
+        )
+        .unwrap_err(),
         CallError::UnknownFramework
     );
     f.m.handle_stream_closed(f.now, wall(), StreamId(10));
     f.pump();
     assert_eq!(
-        f.call(&fid, &token, SchedulerCall::Revive).unwrap_err(),
+        f.call(&fid, &token, SchedulerCall::Revive { roles: vec![] })
+            .unwrap_err(),
         CallError::NotSubscribed
     );
 }
@@ -522,6 +531,7 @@ fn a_framework_resubscribing_within_its_timeout_keeps_its_tasks() {
         checkpoint: true,
         hostname: None,
         principal: None,
+        capabilities: FrameworkCapabilities::default(),
     };
     let s =
         f.m.handle_subscribe(f.now, wall(), StreamId(11), spec)
@@ -647,3 +657,5 @@ fn a_registration_retried_from_the_same_agent_keeps_its_id_and_loses_unsent_task
         Resources::parse("cpus:2;mem:1024").unwrap()
     );
 }
+
+mod scheduler_api;

@@ -123,6 +123,21 @@ impl Master {
     pub fn elected_time(&self) -> Option<WallTime> {
         self.elected_time
     }
+
+    /// Allocation cycles run so far (Mesos metric `allocator/mesos/allocation_runs`).
+    pub fn allocation_runs(&self) -> u64 {
+        self.allocator.cycles()
+    }
+
+    /// Registry operations waiting to be written (Mesos metric `registrar/queued_operations`).
+    pub fn registrar_queued(&self) -> usize {
+        self.registrar.queued()
+    }
+
+    /// A role's weight as the allocator uses it (1.0 unless set).
+    pub fn role_weight(&self, role: &crate::ids::Role) -> f64 {
+        f64::from(self.allocator.weight(role)) / 1000.0
+    }
 }
 
 fn task_view(t: &super::tasks::TaskEntry) -> TaskView<'_> {

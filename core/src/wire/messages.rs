@@ -108,6 +108,8 @@ pub struct TaskStatus {
     pub timestamp: WallTime,
     pub uuid: Option<[u8; 16]>,
     pub data: Vec<u8>,
+    /// When the task's agent became unreachable (only on `TASK_UNREACHABLE` answers).
+    pub unreachable_time: Option<WallTime>,
 }
 
 /// A reliable status update travelling agent → master → framework (Mesos `StatusUpdate`).
@@ -155,6 +157,12 @@ pub enum AgentToMaster {
         /// A generated command executor (its exit says nothing the task's status did not).
         command_executor: bool,
     },
+    /// An executor's MESSAGE for its scheduler (Mesos `ExecutorToFrameworkMessage`); unreliable.
+    ExecutorMessage {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        data: Vec<u8>,
+    },
 }
 
 /// Messages from the master to an agent.
@@ -187,6 +195,17 @@ pub enum MasterToAgent {
     },
     /// The framework is gone: kill its executors (Mesos `ShutdownFrameworkMessage`).
     ShutdownFramework { framework_id: FrameworkId },
+    /// The scheduler's SHUTDOWN call: shut one executor down (Mesos `ShutdownExecutorMessage`).
+    ShutdownExecutor {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+    },
+    /// A scheduler's MESSAGE for one of its executors (Mesos `FrameworkToExecutorMessage`); unreliable.
+    FrameworkMessage {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        data: Vec<u8>,
+    },
 }
 
 /// Where an executor run lives, relative to the agent's work dir (Mesos sandbox layout):

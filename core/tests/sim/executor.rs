@@ -222,6 +222,7 @@ impl World {
                 }
                 self.maybe_exit(&key);
             }
+            ExecutorEvent::Message(_) => {}
             ExecutorEvent::Shutdown => {
                 let mut kill = Vec::new();
                 for (tid, t) in e.tasks.iter_mut() {
@@ -304,6 +305,7 @@ impl World {
             timestamp: wall,
             uuid: Some(uuid),
             data: Vec::new(),
+            unreachable_time: None,
         };
         match self.agents[agent]
             .agent

@@ -158,6 +158,9 @@ pub fn short_a2m(m: &AgentToMaster) -> String {
         AgentToMaster::ExecutorExited { executor_id, .. } => {
             format!("ExecutorExited {executor_id}")
         }
+        AgentToMaster::ExecutorMessage { executor_id, .. } => {
+            format!("ExecutorMessage {executor_id}")
+        }
     }
 }
 
@@ -172,6 +175,12 @@ pub fn short_m2a(m: &MasterToAgent) -> String {
         MasterToAgent::Acknowledge { task_id, .. } => format!("Acknowledge {task_id}"),
         MasterToAgent::ShutdownFramework { framework_id } => {
             format!("ShutdownFramework {framework_id}")
+        }
+        MasterToAgent::ShutdownExecutor { executor_id, .. } => {
+            format!("ShutdownExecutor {executor_id}")
+        }
+        MasterToAgent::FrameworkMessage { executor_id, .. } => {
+            format!("FrameworkMessage {executor_id}")
         }
     }
 }

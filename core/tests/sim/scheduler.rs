@@ -141,6 +141,7 @@ impl SimScheduler {
             checkpoint: true,
             hostname: None,
             principal: None,
+            capabilities: Default::default(),
         }
     }
 }
@@ -163,10 +164,10 @@ impl World {
             let faults = self.in_fault_window();
             if faults && want == 0 && !s.suppressed && chance(&mut self.rng, 300_000) {
                 self.scheds[i].suppressed = true;
-                self.sched_call(i, SchedulerCall::Suppress);
+                self.sched_call(i, SchedulerCall::Suppress { roles: vec![] });
             } else if (want > 0 || !faults) && self.scheds[i].suppressed {
                 self.scheds[i].suppressed = false;
-                self.sched_call(i, SchedulerCall::Revive);
+                self.sched_call(i, SchedulerCall::Revive { roles: vec![] });
             }
             let s = &self.scheds[i];
             if s.teardown_when_done && !self.in_fault_window() && self.sched_done(i) {
@@ -312,7 +313,7 @@ impl World {
                 }
             }
             SchedulerEvent::Error(e) => self.trace(format!("sched{i} ERROR {e}")),
-            SchedulerEvent::Heartbeat => {}
+            SchedulerEvent::Heartbeat | SchedulerEvent::Message { .. } => {}
         }
     }
 
@@ -408,6 +409,7 @@ impl World {
                     executor: executor.clone(),
                     kill_grace: None,
                     data: Vec::new(),
+                    invalid: None,
                 });
             }
             self.stats.tasks_launched += launches.len() as u64;
@@ -618,8 +620,10 @@ fn call_name(call: &SchedulerCall) -> &'static str {
         SchedulerCall::Teardown => "TEARDOWN",
         SchedulerCall::Accept { .. } => "ACCEPT",
         SchedulerCall::Decline { .. } => "DECLINE",
-        SchedulerCall::Revive => "REVIVE",
-        SchedulerCall::Suppress => "SUPPRESS",
+        SchedulerCall::Revive { .. } => "REVIVE",
+        SchedulerCall::Suppress { .. } => "SUPPRESS",
+        SchedulerCall::Shutdown { .. } => "SHUTDOWN",
+        SchedulerCall::Message { .. } => "MESSAGE",
         SchedulerCall::Kill { .. } => "KILL",
         SchedulerCall::Acknowledge { .. } => "ACKNOWLEDGE",
         SchedulerCall::Reconcile { .. } => "RECONCILE",

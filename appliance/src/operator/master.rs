@@ -1,0 +1,350 @@
+//! The master's v1 operator API (`POST /api/v1`, `/api/v1/operator`, `/master/api/v1`): the
+//! query calls (reference §6.5) answered from the master's state, and MARK_AGENT_GONE.
+
+use super::flags::{self, FlagSet};
+use super::{metrics, read_call, version};
+use crate::convert::{self, resources_to_v1};
+use crate::http::{self, Body};
+use crate::master_driver::MasterDriver;
+use crate::v1::{self, to_ascii_json, WireEnum};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use mesolite_core::master::{Master, Phase, TaskView};
+use mesolite_core::resources::Resources;
+use mesolite_core::time::WallTime;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// Answers one operator call on the master. `process` holds the flags no state machine holds.
+pub async fn call(
+    d: Rc<MasterDriver>,
+    process: Rc<FlagSet>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let call: v1::operator::Call = match read_call(req).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    use v1::operator::{CallType as T, Response as R};
+    let Some(kind) = call.kind else {
+        return http::error(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'type' to be present and a known call type",
+        );
+    };
+    let m = d.master.borrow();
+    let needs_state = !matches!(
+        kind,
+        T::GetHealth | T::GetVersion | T::GetFlags | T::GetLoggingLevel | T::GetMetrics
+    );
+    if needs_state && m.phase() != Phase::Leading {
+        return http::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master has not finished recovery",
+        );
+    }
+    let resp = match kind {
+        T::GetHealth => R::health(true),
+        T::GetVersion => R::version(version::version_info()),
+        T::GetFlags => R::flags(flags::master(m.config(), &process).to_v1()),
+        T::GetMetrics => R::metrics(metrics::master(&m, d.clock.wall()).to_v1()),
+        T::GetLoggingLevel => R::logging_level(0),
+        T::GetState => R::state(get_state(&m)),
+        T::GetAgents => R::agents(get_agents(&m)),
+        T::GetFrameworks => R::frameworks(get_frameworks(&m)),
+        T::GetTasks => R::tasks(get_tasks(&m)),
+        T::GetExecutors => R::executors(get_executors(&m)),
+        T::GetRoles => R::roles(get_roles(&m)),
+        T::GetWeights => R::weights(get_weights(&m)),
+        T::GetMaster => R::master(v1::operator::GetMaster {
+            master_info: Some(convert::master_info(&m)),
+            start_time: Some(m.start_time().as_secs_f64()),
+            elected_time: m.elected_time().map(|t| t.as_secs_f64()),
+        }),
+        T::Unknown => {
+            return http::error(StatusCode::BAD_REQUEST, "Unknown call type UNKNOWN");
+        }
+        other => {
+            return http::error(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "call {} is not supported by mesolite yet",
+                    other.wire_name()
+                ),
+            )
+        }
+    };
+    http::json(StatusCode::OK, to_ascii_json(&resp))
+}
+
+fn time_info(t: WallTime) -> v1::TimeInfo {
+    v1::TimeInfo {
+        nanoseconds: t.unix_nanos as i64,
+    }
+}
+
+pub fn get_agents(m: &Master) -> v1::operator::GetAgents {
+    v1::operator::GetAgents {
+        agents: m
+            .agents()
+            .map(|a| v1::operator::Agent {
+                agent_info: convert::agent_info_to_v1(a.info, Some(a.id)),
+                active: a.active,
+                version: a.info.version.clone(),
+                pid: Some(format!("slave(1)@{}:{}", a.info.ip, a.info.port)),
+                registered_time: Some(time_info(a.registered_time)),
+                reregistered_time: a.reregistered_time.map(time_info),
+                total_resources: resources_to_v1(&a.info.resources, None),
+                allocated_resources: resources_to_v1(&a.allocated, None),
+                offered_resources: resources_to_v1(&a.offered, None),
+                capabilities: Vec::new(),
+                resource_providers: Vec::new(),
+            })
+            .collect(),
+        recovered_agents: m
+            .recovered_agents()
+            .map(|a| v1::AgentInfo {
+                hostname: a.info.hostname.clone(),
+                port: a.info.port as i32,
+                resources: Resources::parse(&a.info.resources_text)
+                    .map(|r| resources_to_v1(&r, None))
+                    .unwrap_or_default(),
+                attributes: Vec::new(),
+                id: Some(v1::AgentId::new(a.id.as_str())),
+                domain: None,
+            })
+            .collect(),
+    }
+}
+
+/// Resources of a framework's live (not terminal) tasks.
+fn framework_allocated(m: &Master, framework: &mesolite_core::ids::FrameworkId) -> Resources {
+    let mut r = Resources::new();
+    for t in m
+        .tasks()
+        .filter(|t| t.framework_id == framework && !t.state.is_terminal())
+    {
+        let _ = r.add_all(t.resources);
+    }
+    r
+}
+
+pub fn get_frameworks(m: &Master) -> v1::operator::GetFrameworks {
+    v1::operator::GetFrameworks {
+        frameworks: m
+            .frameworks()
+            .map(|f| {
+                let mut info = v1::FrameworkInfo::new(f.spec.user.clone(), f.spec.name.clone());
+                info.id = Some(v1::FrameworkId::new(f.id.as_str()));
+                info.failover_timeout = f.spec.failover_timeout.as_secs_f64();
+                info.checkpoint = f.spec.checkpoint;
+                info.role = Some(f.spec.role.as_str().to_string());
+                info.hostname = f.spec.hostname.clone();
+                info.principal = f.spec.principal.clone();
+                let mut offered = Resources::new();
+                let offers: Vec<v1::Offer> = m
+                    .offers()
+                    .filter(|o| &o.framework_id == f.id)
+                    .map(|o| {
+                        let _ = offered.add_all(&o.resources);
+                        convert::offer_to_v1(m, o)
+                    })
+                    .collect();
+                let role = Some(f.spec.role.as_str());
+                v1::operator::Framework {
+                    framework_info: info,
+                    active: f.active,
+                    connected: f.connected,
+                    recovered: f.recovered,
+                    registered_time: f.registered_time.map(time_info),
+                    reregistered_time: f.reregistered_time.map(time_info),
+                    unregistered_time: None,
+                    offers,
+                    inverse_offers: Vec::new(),
+                    allocated_resources: resources_to_v1(&framework_allocated(m, f.id), role),
+                    offered_resources: resources_to_v1(&offered, role),
+                }
+            })
+            .collect(),
+        completed_frameworks: Vec::new(),
+        recovered_frameworks: Vec::new(),
+    }
+}
+
+pub fn task_to_v1(t: &TaskView<'_>) -> v1::Task {
+    v1::Task {
+        name: t.name.to_string(),
+        task_id: v1::TaskId::new(t.task_id.as_str()),
+        framework_id: v1::FrameworkId::new(t.framework_id.as_str()),
+        executor_id: (t.executor_id.as_str() != t.task_id.as_str())
+            .then(|| v1::ExecutorId::new(t.executor_id.as_str())),
+        agent_id: v1::AgentId::new(t.agent_id.as_str()),
+        state: t.state,
+        resources: resources_to_v1(t.resources, None),
+        statuses: t.statuses.iter().map(convert::status_to_v1).collect(),
+        status_update_state: t.status_update_state,
+        status_update_uuid: t.status_update_uuid.map(|u| v1::Bytes(u.to_vec())),
+        labels: None,
+        discovery: None,
+        container: None,
+        health_check: None,
+        user: None,
+    }
+}
+
+pub fn get_tasks(m: &Master) -> v1::operator::GetTasks {
+    v1::operator::GetTasks {
+        pending_tasks: Vec::new(),
+        tasks: m.tasks().map(|t| task_to_v1(&t)).collect(),
+        unreachable_tasks: Vec::new(),
+        completed_tasks: m.completed_tasks().map(|t| task_to_v1(&t)).collect(),
+        orphan_tasks: Vec::new(),
+    }
+}
+
+pub fn get_executors(m: &Master) -> v1::operator::GetExecutors {
+    let mut executors: Vec<v1::operator::Executor> = Vec::new();
+    for t in m.tasks() {
+        // Command executors are implicit (Mesos lists only custom executors here).
+        if t.executor_id.as_str() == t.task_id.as_str() {
+            continue;
+        }
+        if executors.iter().any(|e| {
+            e.executor_info.executor_id.value == t.executor_id.as_str()
+                && e.agent_id.value == t.agent_id.as_str()
+        }) {
+            continue;
+        }
+        executors.push(v1::operator::Executor {
+            executor_info: convert::executor_info(
+                v1::ExecutorType::Custom,
+                t.executor_id,
+                t.framework_id,
+            ),
+            agent_id: v1::AgentId::new(t.agent_id.as_str()),
+        });
+    }
+    v1::operator::GetExecutors {
+        executors,
+        orphan_executors: Vec::new(),
+    }
+}
+
+pub fn get_state(m: &Master) -> v1::operator::GetState {
+    v1::operator::GetState {
+        get_tasks: Some(get_tasks(m)),
+        get_executors: Some(get_executors(m)),
+        get_frameworks: Some(get_frameworks(m)),
+        get_agents: Some(get_agents(m)),
+    }
+}
+
+/// Roles with frameworks subscribed to them or a weight in the registry, with what is
+/// allocated to them (live tasks and outstanding offers).
+pub fn get_roles(m: &Master) -> v1::operator::GetRoles {
+    let mut roles: BTreeMap<String, (Vec<v1::FrameworkId>, Resources)> = BTreeMap::new();
+    for w in &m.registry().weights {
+        roles.entry(w.role.as_str().to_string()).or_default();
+    }
+    for f in m.frameworks() {
+        let entry = roles.entry(f.spec.role.as_str().to_string()).or_default();
+        entry.0.push(v1::FrameworkId::new(f.id.as_str()));
+        let _ = entry.1.add_all(&framework_allocated(m, f.id));
+    }
+    for o in m.offers() {
+        if let Some(entry) = roles.get_mut(o.role.as_str()) {
+            let _ = entry.1.add_all(&o.resources);
+        }
+    }
+    v1::operator::GetRoles {
+        roles: roles
+            .into_iter()
+            .map(|(name, (frameworks, resources))| {
+                let role = mesolite_core::ids::Role::new(name.clone());
+                v1::operator::Role {
+                    weight: m.role_weight(&role),
+                    resources: resources_to_v1(&resources, Some(&name)),
+                    name,
+                    frameworks,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The weights set in the registry (none until UPDATE_WEIGHTS exists: every role weighs 1.0).
+pub fn get_weights(m: &Master) -> v1::operator::GetWeights {
+    v1::operator::GetWeights {
+        weight_infos: m
+            .registry()
+            .weights
+            .iter()
+            .map(|w| v1::operator::WeightInfo {
+                weight: w.weight_milli as f64 / 1000.0,
+                role: Some(w.role.as_str().to_string()),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_roles_shape_follows_the_proto() {
+        // include/mesos/v1/master/master.proto: Response.GetRoles { repeated Role roles = 1; }
+        // include/mesos/v1/mesos.proto: Role { required string name = 1; required double weight = 2;
+        //   repeated FrameworkID frameworks = 3; repeated Resource resources = 4; }
+        let roles = v1::operator::GetRoles {
+            roles: vec![v1::operator::Role {
+                name: "dev".into(),
+                weight: 1.0,
+                frameworks: vec![v1::FrameworkId::new("F1")],
+                resources: resources_to_v1(&Resources::parse("cpus:1").unwrap(), Some("dev")),
+            }],
+        };
+        let json = to_ascii_json(&v1::operator::Response::roles(roles));
+        assert_eq!(
+            json,
+            r#"{"type":"GET_ROLES","get_roles":{"roles":[{"name":"dev","weight":1.0,"frameworks":[{"value":"F1"}],"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1.0},"role":"*","allocation_info":{"role":"dev"}}]}]}}"#
+        );
+    }
+
+    #[test]
+    fn get_weights_and_logging_level_shapes_follow_the_proto() {
+        // include/mesos/v1/master/master.proto: Response.GetWeights { repeated WeightInfo weight_infos = 1; }
+        // include/mesos/v1/mesos.proto: WeightInfo { required double weight = 1; optional string role = 2; }
+        let w = v1::operator::GetWeights {
+            weight_infos: vec![v1::operator::WeightInfo {
+                weight: 2.5,
+                role: Some("prod".into()),
+            }],
+        };
+        assert_eq!(
+            to_ascii_json(&v1::operator::Response::weights(w)),
+            r#"{"type":"GET_WEIGHTS","get_weights":{"weight_infos":[{"weight":2.5,"role":"prod"}]}}"#
+        );
+        // An empty list is an empty message, as protobuf's JSON mapping writes it.
+        assert_eq!(
+            to_ascii_json(&v1::operator::Response::weights(Default::default())),
+            r#"{"type":"GET_WEIGHTS","get_weights":{}}"#
+        );
+        // include/mesos/v1/master/master.proto: Response.GetLoggingLevel { required uint32 level = 1; }
+        assert_eq!(
+            to_ascii_json(&v1::operator::Response::logging_level(0)),
+            r#"{"type":"GET_LOGGING_LEVEL","get_logging_level":{"level":0}}"#
+        );
+    }
+
+    #[test]
+    fn mark_agent_gone_call_is_parsed() {
+        // include/mesos/v1/master/master.proto: Call.MarkAgentGone { required AgentID agent_id = 1; }
+        let c: v1::operator::Call = v1::from_json(
+            br#"{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"S1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.kind, Some(v1::operator::CallType::MarkAgentGone));
+        assert_eq!(c.mark_agent_gone.unwrap().agent_id.value, "S1");
+    }
+}
