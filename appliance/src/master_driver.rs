@@ -22,6 +22,9 @@ pub struct MasterDriver {
     pub clock: Clock,
     agent_conns: RefCell<HashMap<ConnId, Sender<Outgoing<MasterToAgent>>>>,
     streams: RefCell<HashMap<StreamId, Sender<Bytes>>>,
+    /// Operator event streams (operator SUBSCRIBE), by id.
+    operator_streams: RefCell<HashMap<u64, Sender<Bytes>>>,
+    closed_operator_streams: Sender<u64>,
     next_id: Cell<u64>,
     timer_wake: Sender<()>,
     store_wake: Sender<()>,
@@ -34,6 +37,7 @@ pub struct MasterTasks {
     pub timer_wake: Receiver<()>,
     pub store_wake: Receiver<()>,
     pub closed_streams: Receiver<StreamId>,
+    pub closed_operator_streams: Receiver<u64>,
     pub fatal: Receiver<String>,
 }
 
@@ -43,11 +47,14 @@ impl MasterDriver {
         let (store_tx, store_rx) = channel::bounded(1);
         let (fatal_tx, fatal_rx) = channel::bounded(1);
         let (closed_tx, closed_rx) = channel::unbounded();
+        let (closed_op_tx, closed_op_rx) = channel::unbounded();
         let d = Rc::new(MasterDriver {
             master: RefCell::new(master),
             clock,
             agent_conns: RefCell::new(HashMap::new()),
             streams: RefCell::new(HashMap::new()),
+            operator_streams: RefCell::new(HashMap::new()),
+            closed_operator_streams: closed_op_tx,
             next_id: Cell::new(1),
             timer_wake: timer_tx,
             store_wake: store_tx,
@@ -60,6 +67,7 @@ impl MasterDriver {
                 timer_wake: timer_rx,
                 store_wake: store_rx,
                 closed_streams: closed_rx,
+                closed_operator_streams: closed_op_rx,
                 fatal: fatal_rx,
             },
         )
@@ -94,6 +102,13 @@ impl MasterDriver {
                 }
                 MasterOutput::CloseStream { stream } => {
                     self.streams.borrow_mut().remove(&stream);
+                }
+                MasterOutput::Operator(event) => {
+                    let record =
+                        crate::operator::events::event_record(&self.master.borrow(), &event);
+                    if let Some(record) = record {
+                        self.to_operators(record);
+                    }
                 }
                 MasterOutput::Log(line) => log(&line),
                 MasterOutput::Fatal(reason) => {
@@ -145,6 +160,73 @@ impl MasterDriver {
             closed: self.closed_streams.clone(),
         };
         (id, rx, guard)
+    }
+}
+
+impl MasterDriver {
+    /// Opens an operator event stream: its first record is SUBSCRIBED with the full state.
+    pub fn open_operator_stream(&self) -> (Receiver<Bytes>, OperatorStreamGuard) {
+        let id = self.next_id();
+        let (tx, rx) = channel::bounded(crate::http::MAX_QUEUED_EVENTS);
+        let first = crate::operator::events::subscribed_record(&self.master.borrow());
+        let _ = tx.try_send(first);
+        let was_empty = self.operator_streams.borrow().is_empty();
+        self.operator_streams.borrow_mut().insert(id, tx);
+        if was_empty {
+            self.master
+                .borrow_mut()
+                .set_operator_subscribed(self.clock.now(), true);
+        }
+        let guard = OperatorStreamGuard {
+            id,
+            closed: self.closed_operator_streams.clone(),
+        };
+        (rx, guard)
+    }
+
+    fn to_operators(&self, record: Bytes) {
+        let mut streams = self.operator_streams.borrow_mut();
+        streams.retain(|id, tx| match tx.try_send(record.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                log(&format!(
+                    "operator stream {id} has {} events queued; disconnecting the slow subscriber",
+                    crate::http::MAX_QUEUED_EVENTS
+                ));
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        });
+    }
+
+    fn operator_stream_closed(&self, id: u64) {
+        let mut streams = self.operator_streams.borrow_mut();
+        streams.remove(&id);
+        if streams.is_empty() {
+            drop(streams);
+            self.master
+                .borrow_mut()
+                .set_operator_subscribed(self.clock.now(), false);
+        }
+    }
+}
+
+/// Reports an operator stream closed when dropped (with the response body).
+pub struct OperatorStreamGuard {
+    id: u64,
+    closed: Sender<u64>,
+}
+
+impl Drop for OperatorStreamGuard {
+    fn drop(&mut self) {
+        let _ = self.closed.try_send(self.id);
+    }
+}
+
+/// Forgets operator streams whose connections ended.
+pub async fn closed_operator_streams_task(d: Rc<MasterDriver>, closed: Receiver<u64>) {
+    while let Ok(id) = closed.recv().await {
+        d.operator_stream_closed(id);
     }
 }
 

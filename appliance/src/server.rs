@@ -274,6 +274,11 @@ fn spawn_master_tasks(
         tasks.closed_streams,
     ))
     .detach();
+    ex.spawn(master_driver::closed_operator_streams_task(
+        d.clone(),
+        tasks.closed_operator_streams,
+    ))
+    .detach();
     d.become_leader();
 }
 

@@ -479,3 +479,57 @@ fn a_running_task_shows_in_every_operator_view_of_standalone() {
     .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+/// Operator SUBSCRIBE (include/mesos/v1/master/master.proto: Event): SUBSCRIBED with the full
+/// state first, then TASK_ADDED and TASK_UPDATED as a task runs, on a chunked RecordIO stream.
+#[test]
+fn operator_subscribe_streams_state_then_task_events() {
+    use std::io::{Read, Write};
+    let mut h = Harness::new("operator-subscribe");
+    let port = free_port();
+    let work = h.path("work");
+    h.start_standalone(port, &work, &[]);
+    wait_agents(port, 1);
+    let mut stream = std::net::TcpStream::connect(loopback(port)).unwrap();
+    let body = r#"{"type":"SUBSCRIBE"}"#;
+    write!(
+        stream,
+        "POST /api/v1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut read_until = |needle: &str, seen: &mut Vec<u8>| {
+        wait_for(needle, WAIT, || {
+            let mut buf = [0u8; 65536];
+            if let Ok(n) = stream.read(&mut buf) {
+                seen.extend_from_slice(&buf[..n]);
+            }
+            find(seen, needle.as_bytes()).map(|_| ())
+        })
+    };
+    read_until("\"type\":\"SUBSCRIBED\"", &mut seen);
+    let head = String::from_utf8_lossy(&seen).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    assert!(head.contains("\"get_state\""), "{head}");
+    let master = loopback(port);
+    let out = h.cli(&["run", "--master", &master, "--", "true"], WAIT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    read_until("\"type\":\"TASK_ADDED\"", &mut seen);
+    read_until("\"state\":\"TASK_FINISHED\"", &mut seen);
+    read_until("\"type\":\"FRAMEWORK_REMOVED\"", &mut seen);
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.contains("\"type\":\"FRAMEWORK_ADDED\""), "{text}");
+    assert!(
+        text.contains("\"task_updated\":{\"framework_id\""),
+        "{text}"
+    );
+}

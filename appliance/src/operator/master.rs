@@ -9,7 +9,7 @@ use crate::master_driver::MasterDriver;
 use crate::v1::{self, to_ascii_json, WireEnum};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use mesolite_core::master::{Master, Phase, TaskView};
+use mesolite_core::master::{AgentView, FrameworkView, Master, Phase, TaskView};
 use mesolite_core::resources::Resources;
 use mesolite_core::time::WallTime;
 use std::collections::BTreeMap;
@@ -32,6 +32,21 @@ pub async fn call(
             "Expecting 'type' to be present and a known call type",
         );
     };
+    if kind == T::Subscribe {
+        if d.master.borrow().phase() != Phase::Leading {
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Master has not finished recovery",
+            );
+        }
+        let (rx, guard) = d.open_operator_stream();
+        // The guard lives as long as the response body: dropping it reports the stream closed.
+        let records = smol::stream::StreamExt::map(rx, move |chunk| {
+            let _keep = &guard;
+            chunk
+        });
+        return http::stream(records, None);
+    }
     let m = d.master.borrow();
     let needs_state = !matches!(
         kind,
@@ -85,22 +100,7 @@ fn time_info(t: WallTime) -> v1::TimeInfo {
 
 pub fn get_agents(m: &Master) -> v1::operator::GetAgents {
     v1::operator::GetAgents {
-        agents: m
-            .agents()
-            .map(|a| v1::operator::Agent {
-                agent_info: convert::agent_info_to_v1(a.info, Some(a.id)),
-                active: a.active,
-                version: a.info.version.clone(),
-                pid: Some(format!("slave(1)@{}:{}", a.info.ip, a.info.port)),
-                registered_time: Some(time_info(a.registered_time)),
-                reregistered_time: a.reregistered_time.map(time_info),
-                total_resources: resources_to_v1(&a.info.resources, None),
-                allocated_resources: resources_to_v1(&a.allocated, None),
-                offered_resources: resources_to_v1(&a.offered, None),
-                capabilities: Vec::new(),
-                resource_providers: Vec::new(),
-            })
-            .collect(),
+        agents: m.agents().map(|a| agent_to_v1(&a)).collect(),
         recovered_agents: m
             .recovered_agents()
             .map(|a| v1::AgentInfo {
@@ -118,6 +118,23 @@ pub fn get_agents(m: &Master) -> v1::operator::GetAgents {
 }
 
 /// Resources of a framework's live (not terminal) tasks.
+/// One `GetAgents.Agent`.
+pub fn agent_to_v1(a: &AgentView<'_>) -> v1::operator::Agent {
+    v1::operator::Agent {
+        agent_info: convert::agent_info_to_v1(a.info, Some(a.id)),
+        active: a.active,
+        version: a.info.version.clone(),
+        pid: Some(format!("slave(1)@{}:{}", a.info.ip, a.info.port)),
+        registered_time: Some(time_info(a.registered_time)),
+        reregistered_time: a.reregistered_time.map(time_info),
+        total_resources: resources_to_v1(&a.info.resources, None),
+        allocated_resources: resources_to_v1(&a.allocated, None),
+        offered_resources: resources_to_v1(&a.offered, None),
+        capabilities: Vec::new(),
+        resource_providers: Vec::new(),
+    }
+}
+
 fn framework_allocated(m: &Master, framework: &mesolite_core::ids::FrameworkId) -> Resources {
     let mut r = Resources::new();
     for t in m
@@ -131,43 +148,51 @@ fn framework_allocated(m: &Master, framework: &mesolite_core::ids::FrameworkId) 
 
 pub fn get_frameworks(m: &Master) -> v1::operator::GetFrameworks {
     v1::operator::GetFrameworks {
-        frameworks: m
-            .frameworks()
-            .map(|f| {
-                let mut info = v1::FrameworkInfo::new(f.spec.user.clone(), f.spec.name.clone());
-                info.id = Some(v1::FrameworkId::new(f.id.as_str()));
-                info.failover_timeout = f.spec.failover_timeout.as_secs_f64();
-                info.checkpoint = f.spec.checkpoint;
-                info.role = Some(f.spec.role.as_str().to_string());
-                info.hostname = f.spec.hostname.clone();
-                info.principal = f.spec.principal.clone();
-                let mut offered = Resources::new();
-                let offers: Vec<v1::Offer> = m
-                    .offers()
-                    .filter(|o| &o.framework_id == f.id)
-                    .map(|o| {
-                        let _ = offered.add_all(&o.resources);
-                        convert::offer_to_v1(m, o)
-                    })
-                    .collect();
-                let role = Some(f.spec.role.as_str());
-                v1::operator::Framework {
-                    framework_info: info,
-                    active: f.active,
-                    connected: f.connected,
-                    recovered: f.recovered,
-                    registered_time: f.registered_time.map(time_info),
-                    reregistered_time: f.reregistered_time.map(time_info),
-                    unregistered_time: None,
-                    offers,
-                    inverse_offers: Vec::new(),
-                    allocated_resources: resources_to_v1(&framework_allocated(m, f.id), role),
-                    offered_resources: resources_to_v1(&offered, role),
-                }
-            })
-            .collect(),
+        frameworks: m.frameworks().map(|f| framework_to_v1(m, &f)).collect(),
         completed_frameworks: Vec::new(),
         recovered_frameworks: Vec::new(),
+    }
+}
+
+/// A framework's `FrameworkInfo` as the master knows it.
+pub fn framework_info_to_v1(
+    id: &mesolite_core::ids::FrameworkId,
+    spec: &mesolite_core::master::FrameworkSpec,
+) -> v1::FrameworkInfo {
+    let mut info = v1::FrameworkInfo::new(spec.user.clone(), spec.name.clone());
+    info.id = Some(v1::FrameworkId::new(id.as_str()));
+    info.failover_timeout = spec.failover_timeout.as_secs_f64();
+    info.checkpoint = spec.checkpoint;
+    info.role = Some(spec.role.as_str().to_string());
+    info.hostname = spec.hostname.clone();
+    info.principal = spec.principal.clone();
+    info
+}
+
+/// One `GetFrameworks.Framework`.
+pub fn framework_to_v1(m: &Master, f: &FrameworkView<'_>) -> v1::operator::Framework {
+    let mut offered = Resources::new();
+    let offers: Vec<v1::Offer> = m
+        .offers()
+        .filter(|o| &o.framework_id == f.id)
+        .map(|o| {
+            let _ = offered.add_all(&o.resources);
+            convert::offer_to_v1(m, o)
+        })
+        .collect();
+    let role = Some(f.spec.role.as_str());
+    v1::operator::Framework {
+        framework_info: framework_info_to_v1(f.id, f.spec),
+        active: f.active,
+        connected: f.connected,
+        recovered: f.recovered,
+        registered_time: f.registered_time.map(time_info),
+        reregistered_time: f.reregistered_time.map(time_info),
+        unregistered_time: None,
+        offers,
+        inverse_offers: Vec::new(),
+        allocated_resources: resources_to_v1(&framework_allocated(m, f.id), role),
+        offered_resources: resources_to_v1(&offered, role),
     }
 }
 

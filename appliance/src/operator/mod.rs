@@ -3,6 +3,7 @@
 //! `/files/*`, `/monitor/statistics`, ...), and the 404 for every v0 path mesolite does not serve.
 
 pub mod agent;
+pub mod events;
 pub mod files;
 pub mod flags;
 pub mod legacy;

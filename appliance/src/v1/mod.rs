@@ -11,6 +11,7 @@ pub mod base64;
 pub mod cluster;
 pub mod common;
 pub mod executor;
+pub mod master_event;
 pub mod operator;
 pub mod recordio;
 pub mod resources;

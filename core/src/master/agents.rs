@@ -329,7 +329,8 @@ impl Master {
                 next_ping: now + self.cfg.ping_interval,
             },
         );
-        self.conns.insert(conn, id);
+        self.conns.insert(conn, id.clone());
+        self.operator_event(super::OperatorEvent::AgentAdded(id));
         true
     }
 
@@ -445,6 +446,11 @@ impl Master {
                 Some(id.clone()),
                 wall,
             );
+            self.operator_event(super::OperatorEvent::TaskUpdated {
+                framework_id: task.framework_id.clone(),
+                status: status.clone(),
+                state: crate::task_state::TaskState::Lost,
+            });
             self.send_status(&task.framework_id, status);
             if !frameworks.contains(&task.framework_id) {
                 frameworks.push(task.framework_id.clone());
@@ -471,6 +477,7 @@ impl Master {
             self.agent_slots.give_back(agent.slot.0);
         }
         let _ = now;
+        self.operator_event(super::OperatorEvent::AgentRemoved(id.clone()));
         self.submit(Op::RemoveAgent { id: id.clone() }, PendingOp::Remove);
         self.log(alloc::format!("removed agent {id}: {why}"));
     }

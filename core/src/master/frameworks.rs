@@ -275,6 +275,7 @@ impl Master {
             self.rescind_offers_of(&id);
             self.allocator.activate_framework(slot);
             self.allocator.revive(now, slot);
+            self.operator_event(super::OperatorEvent::FrameworkUpdated(id.clone()));
         } else {
             let Some(slot) = self.framework_slots.take(id.clone()) else {
                 return Err(SubscribeError::TooManyFrameworks);
@@ -305,6 +306,7 @@ impl Master {
                     recovered: false,
                 },
             );
+            self.operator_event(super::OperatorEvent::FrameworkAdded(id.clone()));
         }
         self.streams.insert(stream, id.clone());
         self.outputs.push_back(MasterOutput::ToFramework {
@@ -357,6 +359,7 @@ impl Master {
         let slot = fw.slot;
         self.rescind_offers_of(&id);
         self.allocator.deactivate_framework(slot);
+        self.operator_event(super::OperatorEvent::FrameworkUpdated(id.clone()));
         if timeout == Duration::ZERO {
             self.log(alloc::format!(
                 "framework {id} disconnected with failover_timeout 0; tearing it down"
@@ -595,6 +598,7 @@ impl Master {
         }
         self.removed_frameworks.push_back(framework_id.clone());
         if let Some(fw) = self.frameworks.remove(framework_id) {
+            self.operator_event(super::OperatorEvent::FrameworkRemoved(fw.spec.clone()));
             self.allocator.remove_framework(fw.slot);
             self.framework_slots.give_back(fw.slot.0);
             if let Some(stream) = fw.stream {
@@ -677,6 +681,7 @@ impl Master {
                 recovered: true,
             },
         );
+        self.operator_event(super::OperatorEvent::FrameworkAdded(record.id.clone()));
     }
 
     /// Heartbeats and failover deadlines.

@@ -10,10 +10,12 @@
 //! Nothing that depends on a registry write is sent before that write is reported durable.
 
 mod agents;
+mod events;
 mod frameworks;
 mod tasks;
 mod view;
 
+pub use events::OperatorEvent;
 pub use frameworks::{
     CallError, CompletedFramework, FrameworkCapabilities, FrameworkSpec, Operation, SchedulerCall,
     SubscribeError, TaskLaunch, MAX_MESSAGE_DATA,
@@ -166,6 +168,8 @@ pub enum MasterOutput {
     CloseStream {
         stream: StreamId,
     },
+    /// An event for the operator event stream (only while an operator is subscribed).
+    Operator(OperatorEvent),
     Log(String),
     /// The registry could not be persisted: the master must exit without serving more.
     Fatal(String),
@@ -208,6 +212,9 @@ pub struct Master {
     /// Torn-down frameworks, oldest first, at most `max_completed_frameworks`.
     completed_frameworks: VecDeque<frameworks::CompletedFramework>,
     pending: BTreeMap<u64, PendingOp>,
+    /// Whether an operator is subscribed to the event stream, and its next heartbeat.
+    operator_subscribed: bool,
+    next_operator_heartbeat: Instant,
     /// Agent connections that closed while their (re-)registration waited for the registry.
     closed_conns: alloc::collections::BTreeSet<ConnId>,
     /// Frameworks torn down by this master, newest last, at most `MAX_REMOVED_FRAMEWORKS`.
@@ -283,6 +290,8 @@ impl Master {
             completed_per_framework: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
             pending: BTreeMap::new(),
+            operator_subscribed: false,
+            next_operator_heartbeat: now,
             closed_conns: alloc::collections::BTreeSet::new(),
             removed_frameworks: VecDeque::new(),
             next_tag: 0,
@@ -473,6 +482,7 @@ impl Master {
             self.next_tick = now + Duration::from_secs(1);
             self.tick_agents(now);
             self.tick_frameworks(now, wall);
+            self.tick_operator(now);
         }
     }
 

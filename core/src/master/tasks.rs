@@ -2,7 +2,7 @@
 //! reconciliation, and tasks recovered from re-registering agents.
 
 use super::frameworks::TaskLaunch;
-use super::{Master, MasterOutput};
+use super::{Master, MasterOutput, OperatorEvent};
 use crate::ids::{AgentId, ExecutorId, FrameworkId, Role, TaskId};
 use crate::resources::Resources;
 use crate::task_state::TaskState;
@@ -168,6 +168,10 @@ impl Master {
                 released: false,
             },
         );
+        self.operator_event(OperatorEvent::TaskAdded {
+            framework_id: framework_id.clone(),
+            task_id: launch.task_id.clone(),
+        });
         self.outputs.push_back(MasterOutput::ToAgent {
             conn,
             msg: MasterToAgent::RunTask {
@@ -193,6 +197,7 @@ impl Master {
         let key = (update.framework_id.clone(), update.status.task_id.clone());
         let max = self.cfg.max_statuses_per_task;
         let mut release = None;
+        let known = self.tasks.contains_key(&key);
         if let Some(task) = self.tasks.get_mut(&key) {
             task.state = update.latest_state;
             task.status_update_state = Some(update.status.state);
@@ -227,6 +232,13 @@ impl Master {
         let mut status = update.status;
         if status.agent_id.is_none() {
             status.agent_id = Some(agent_id.clone());
+        }
+        if known {
+            self.operator_event(OperatorEvent::TaskUpdated {
+                framework_id: update.framework_id.clone(),
+                status: status.clone(),
+                state: update.latest_state,
+            });
         }
         self.send_status(&update.framework_id, status);
     }
@@ -502,6 +514,10 @@ impl Master {
                 let _ = self.allocator.add_allocated(fs, ag, &report.resources);
             }
         }
+        let event = OperatorEvent::TaskAdded {
+            framework_id: report.framework_id.clone(),
+            task_id: report.task_id.clone(),
+        };
         self.tasks.insert(
             key,
             TaskEntry {
@@ -518,6 +534,7 @@ impl Master {
                 released,
             },
         );
+        self.operator_event(event);
     }
 
     /// Reports lost, and forgets, the non-terminal tasks the master placed on a re-registering
@@ -556,6 +573,11 @@ impl Master {
                 Some(agent.clone()),
                 wall,
             );
+            self.operator_event(OperatorEvent::TaskUpdated {
+                framework_id: task.framework_id.clone(),
+                status: status.clone(),
+                state: TaskState::Lost,
+            });
             self.send_status(&task.framework_id, status);
             task.state = TaskState::Lost;
             self.remember_completed(task);

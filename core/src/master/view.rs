@@ -51,29 +51,36 @@ pub struct TaskView<'a> {
 impl Master {
     /// Live agents, ordered by id.
     pub fn agents(&self) -> impl Iterator<Item = AgentView<'_>> {
-        self.agents.values().map(move |a| {
-            let mut allocated = Resources::new();
-            for t in self
-                .tasks
-                .values()
-                .filter(|t| t.agent_id == a.id && !t.released)
-            {
-                let _ = allocated.add_all(&t.resources);
-            }
-            let mut offered = Resources::new();
-            for o in self.offers.values().filter(|o| o.agent_id == a.id) {
-                let _ = offered.add_all(&o.resources);
-            }
-            AgentView {
-                id: &a.id,
-                info: &a.info,
-                active: a.conn.is_some(),
-                registered_time: a.registered_time,
-                reregistered_time: a.reregistered_time,
-                allocated,
-                offered,
-            }
-        })
+        self.agents.values().map(move |a| self.agent_view(a))
+    }
+
+    /// One live agent.
+    pub fn agent(&self, id: &AgentId) -> Option<AgentView<'_>> {
+        self.agents.get(id).map(|a| self.agent_view(a))
+    }
+
+    fn agent_view<'a>(&'a self, a: &'a super::agents::AgentEntry) -> AgentView<'a> {
+        let mut allocated = Resources::new();
+        for t in self
+            .tasks
+            .values()
+            .filter(|t| t.agent_id == a.id && !t.released)
+        {
+            let _ = allocated.add_all(&t.resources);
+        }
+        let mut offered = Resources::new();
+        for o in self.offers.values().filter(|o| o.agent_id == a.id) {
+            let _ = offered.add_all(&o.resources);
+        }
+        AgentView {
+            id: &a.id,
+            info: &a.info,
+            active: a.conn.is_some(),
+            registered_time: a.registered_time,
+            reregistered_time: a.reregistered_time,
+            allocated,
+            offered,
+        }
     }
 
     /// The info of a live agent.
@@ -90,16 +97,19 @@ impl Master {
     }
 
     pub fn frameworks(&self) -> impl Iterator<Item = FrameworkView<'_>> {
-        self.frameworks.values().map(|f| FrameworkView {
-            id: &f.id,
-            spec: &f.spec,
-            active: f.stream.is_some() && !f.suppressed,
-            connected: f.stream.is_some(),
-            recovered: f.recovered,
-            registered_time: f.registered_time,
-            reregistered_time: f.reregistered_time,
-            offers: f.offers.len(),
-        })
+        self.frameworks.values().map(framework_view)
+    }
+
+    /// One framework the master knows.
+    pub fn framework(&self, id: &FrameworkId) -> Option<FrameworkView<'_>> {
+        self.frameworks.get(id).map(framework_view)
+    }
+
+    /// One task not yet removed.
+    pub fn task(&self, framework: &FrameworkId, task: &TaskId) -> Option<TaskView<'_>> {
+        self.tasks
+            .get(&(framework.clone(), task.clone()))
+            .map(task_view)
     }
 
     /// Tasks not yet removed (running, or terminal but not acknowledged).
@@ -137,6 +147,19 @@ impl Master {
     /// A role's weight as the allocator uses it (1.0 unless set).
     pub fn role_weight(&self, role: &crate::ids::Role) -> f64 {
         f64::from(self.allocator.weight(role)) / 1000.0
+    }
+}
+
+fn framework_view(f: &super::frameworks::FrameworkEntry) -> FrameworkView<'_> {
+    FrameworkView {
+        id: &f.id,
+        spec: &f.spec,
+        active: f.stream.is_some() && !f.suppressed,
+        connected: f.stream.is_some(),
+        recovered: f.recovered,
+        registered_time: f.registered_time,
+        reregistered_time: f.reregistered_time,
+        offers: f.offers.len(),
     }
 }
 

@@ -41,6 +41,8 @@ impl World {
         ));
         let mut m = Master::new(cfg, registry, now, wall);
         m.handle_leadership(now, wall, Leadership::BecameLeader);
+        // An operator is always subscribed, so the event paths run under every fault.
+        m.set_operator_subscribed(now, true);
         self.master = Some(m);
     }
 

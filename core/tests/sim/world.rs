@@ -154,6 +154,7 @@ pub struct Stream {
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub events: u64,
+    pub operator_events: u64,
     pub master_crashes: u64,
     pub fatal_restarts: u64,
     pub torn_writes: u64,
@@ -172,6 +173,7 @@ impl Stats {
     /// Adds another run's counts to these.
     pub fn add(&mut self, o: &Stats) {
         self.events += o.events;
+        self.operator_events += o.operator_events;
         self.master_crashes += o.master_crashes;
         self.fatal_restarts += o.fatal_restarts;
         self.torn_writes += o.torn_writes;
@@ -658,6 +660,30 @@ impl World {
         busy
     }
 
+    /// An operator event must name what the master holds when it is produced (the driver renders
+    /// it from the master's getters at that moment).
+    fn check_operator_event(&mut self, event: &mesolite_core::master::OperatorEvent) {
+        use mesolite_core::master::OperatorEvent as E;
+        let Some(m) = self.master.as_ref() else {
+            return;
+        };
+        let present = match event {
+            E::TaskAdded {
+                framework_id,
+                task_id,
+            } => m.task(framework_id, task_id).is_some(),
+            E::AgentAdded(id) => m.agent(id).is_some(),
+            E::FrameworkAdded(id) | E::FrameworkUpdated(id) => m.framework(id).is_some(),
+            E::AgentRemoved(id) => m.agent(id).is_none(),
+            E::TaskUpdated { .. } | E::FrameworkRemoved(_) | E::Heartbeat => true,
+        };
+        assert!(
+            present,
+            "operator event {event:?} names something the master does not hold"
+        );
+        self.stats.operator_events += 1;
+    }
+
     fn master_output(&mut self, out: MasterOutput) {
         match out {
             MasterOutput::ToAgent { conn, msg } => {
@@ -729,6 +755,7 @@ impl World {
                 self.push_at(at, Ev::StreamEnded { stream });
                 self.push_in(0, Ev::MasterStreamClosed { stream });
             }
+            MasterOutput::Operator(event) => self.check_operator_event(&event),
             MasterOutput::Log(line) => self.trace(format!("master: {line}")),
             MasterOutput::Fatal(why) => {
                 self.fatal_seen += 1;
