@@ -220,6 +220,7 @@ fn run_until_signal(
 
 pub fn run_master(flags: MasterFlags) -> Result<(), MainError> {
     let _lock = lock(flags.work_dir.path())?;
+    http::set_max_request_body(flags.max_request_body as usize);
     let clock = Clock::new();
     let ip = advertised(flags.listen, flags.advertise_ip);
     let hostname = flags
@@ -328,6 +329,7 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
 pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
     let root = flags.work_dir.path();
     let _lock = lock(root)?;
+    http::set_max_request_body(flags.max_request_body as usize);
     let clock = Clock::new();
     let ip = advertised(flags.listen, None);
     let master_dir = root.join("master");

@@ -51,6 +51,9 @@ pub(crate) struct MasterArgs {
     /// most frameworks the master admits, 1..=100000 (default 1000)
     #[argh(option)]
     pub max_frameworks: Option<String>,
+    /// largest HTTP request body accepted, in bytes, 65536..=268435456 (default 4194304)
+    #[argh(option)]
+    pub max_request_body: Option<String>,
     /// IP address others use to reach this master (default: the default route's address)
     #[argh(option)]
     pub advertise_ip: Option<String>,
@@ -113,6 +116,9 @@ pub(crate) struct StandaloneArgs {
     /// most frameworks the master admits, 1..=100000 (default 1000)
     #[argh(option)]
     pub max_frameworks: Option<String>,
+    /// largest HTTP request body accepted, in bytes, 65536..=268435456 (default 4194304)
+    #[argh(option)]
+    pub max_request_body: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]

@@ -33,6 +33,8 @@ pub struct MasterConfig {
     pub max_agents: u32,
     /// `--max-frameworks`, default 1000, within 1..=100_000.
     pub max_frameworks: u32,
+    /// Largest HTTP request body accepted, in bytes.
+    pub max_request_body: u32,
     /// `--advertise-ip`, never the unspecified address; `None` means detect it.
     pub advertise_ip: Option<IpAddr>,
     /// `--hostname`; `None` means the kernel's host name.
@@ -75,6 +77,8 @@ pub struct StandaloneConfig {
     pub max_agents: u32,
     /// `--max-frameworks`, default 1000, within 1..=100_000.
     pub max_frameworks: u32,
+    /// Largest HTTP request body accepted, in bytes.
+    pub max_request_body: u32,
 }
 
 /// What `mesolite run` runs.

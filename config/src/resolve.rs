@@ -158,6 +158,8 @@ const ALLOCATION_INTERVAL: (Duration, Duration) =
 const GRACE_PERIOD: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(86_400));
 const MAX_AGENTS: (u32, u32) = (1, 1_000_000);
 const MAX_FRAMEWORKS: (u32, u32) = (1, 100_000);
+const MAX_REQUEST_BODY: (u32, u32) = (64 * 1024, 256 * 1024 * 1024);
+const DEFAULT_MAX_REQUEST_BODY: u32 = 4 * 1024 * 1024;
 
 fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
     SocketAddr::from((ip, port))
@@ -185,6 +187,12 @@ fn master(a: MasterArgs, ctx: &Ctx<'_>) -> Result<MasterConfig, ConfigError> {
     let max_agents = ctx.bounded("--max-agents", a.max_agents, 10_000, MAX_AGENTS)?;
     let max_frameworks =
         ctx.bounded("--max-frameworks", a.max_frameworks, 1_000, MAX_FRAMEWORKS)?;
+    let max_request_body = ctx.bounded(
+        "--max-request-body",
+        a.max_request_body,
+        DEFAULT_MAX_REQUEST_BODY,
+        MAX_REQUEST_BODY,
+    )?;
     let advertise_ip = ctx.advertise_ip(a.advertise_ip)?;
     let hostname = ctx.hostname(a.hostname)?;
     let work_dir = ctx.work_dir(a.work_dir, "master")?;
@@ -194,6 +202,7 @@ fn master(a: MasterArgs, ctx: &Ctx<'_>) -> Result<MasterConfig, ConfigError> {
         allocation_interval,
         max_agents,
         max_frameworks,
+        max_request_body,
         advertise_ip,
         hostname,
     })
@@ -241,6 +250,12 @@ fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, Conf
     let max_agents = ctx.bounded("--max-agents", a.max_agents, 10_000, MAX_AGENTS)?;
     let max_frameworks =
         ctx.bounded("--max-frameworks", a.max_frameworks, 1_000, MAX_FRAMEWORKS)?;
+    let max_request_body = ctx.bounded(
+        "--max-request-body",
+        a.max_request_body,
+        DEFAULT_MAX_REQUEST_BODY,
+        MAX_REQUEST_BODY,
+    )?;
     let work_dir = ctx.work_dir(a.work_dir, "standalone")?;
     Ok(StandaloneConfig {
         listen,
@@ -249,6 +264,7 @@ fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, Conf
         allocation_interval,
         max_agents,
         max_frameworks,
+        max_request_body,
     })
 }
 

@@ -388,6 +388,8 @@ fn bad_values_give_one_line_errors() {
         (&["master", "--max-agents", "0"], &[], "--max-agents: '0' must be a whole number between 1 and 1000000"),
         (&["master", "--max-agents", "-1"], &[], "--max-agents: '-1' must be a whole number between 1 and 1000000"),
         (&["master", "--max-frameworks", "100001"], &[], "--max-frameworks: '100001' must be a whole number between 1 and 100000"),
+        (&["master", "--max-request-body", "1024"], &[], "--max-request-body: '1024' must be a whole number between 65536 and 268435456"),
+        (&["standalone", "--max_request_body=lots"], &[], "--max-request-body: 'lots' must be a whole number between 65536 and 268435456"),
         (&["master", "--advertise-ip", "0.0.0.0"], &[], "--advertise-ip: '0.0.0.0' is the unspecified address, which no peer can reach"),
         (&["master", "--advertise-ip", "host"], &[], "--advertise-ip: 'host' is not an IP address"),
         (&["master", "--hostname", "a b"], &[], "--hostname: 'a b' is not a host name (letters, digits, '-', '_' and '.')"),
