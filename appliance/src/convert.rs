@@ -7,8 +7,8 @@ use bytes::Bytes;
 use mesolite_core::agent::{Agent, ExecutorEvent};
 use mesolite_core::ids::{self as ids, validate_id};
 use mesolite_core::master::{
-    FrameworkCapabilities, FrameworkSpec, Master, OfferRecord, Operation, SchedulerCall,
-    SchedulerEvent, TaskLaunch,
+    FrameworkCapabilities, FrameworkSpec, GroupLaunch, Master, OfferRecord, Operation,
+    SchedulerCall, SchedulerEvent, TaskLaunch,
 };
 use mesolite_core::resources::Resources;
 use mesolite_core::time::{Duration, WallTime};
@@ -75,6 +75,8 @@ fn reason_to_v1(r: StatusReason) -> v1::StatusReason {
         StatusReason::FrameworkRemoved => V::FrameworkRemoved,
         StatusReason::ContainerLaunchFailed => V::ContainerLaunchFailed,
         StatusReason::ExecutorRegistrationTimeout => V::ExecutorRegistrationTimeout,
+        StatusReason::TaskGroupInvalid => V::TaskGroupInvalid,
+        StatusReason::AgentRemovedByOperator => V::AgentRemovedByOperator,
     }
 }
 
@@ -303,6 +305,54 @@ fn fill_task(t: &v1::TaskInfo, launch: &mut TaskLaunch) -> Result<(), String> {
     Ok(())
 }
 
+/// A LAUNCH_GROUP operation as core's group launch. As for LAUNCH, problems never fail the
+/// call: a bad executor goes into the group's `invalid`, a bad task into its own, and the master
+/// then fails every task of the group with `TASK_ERROR` (`REASON_TASK_GROUP_INVALID`).
+fn group_from_v1(g: &v1::LaunchGroup) -> GroupLaunch {
+    let e = &g.executor;
+    let mut group = GroupLaunch {
+        executor_id: ids::ExecutorId::new(e.executor_id.value.clone()),
+        executor_name: e.name.clone().unwrap_or_default(),
+        executor_resources: Resources::new(),
+        tasks: g.task_group.tasks.iter().map(task_from_v1).collect(),
+        invalid: None,
+    };
+    let checked = (|| -> Result<Resources, String> {
+        validate_id("executor.executor_id.value", &e.executor_id.value)
+            .map_err(|e| e.to_string())?;
+        match e.kind {
+            Some(v1::ExecutorType::Default) => {}
+            Some(other) => {
+                return Err(format!(
+                    "executor.type must be DEFAULT for LAUNCH_GROUP, not {}",
+                    v1::WireEnum::wire_name(other)
+                ))
+            }
+            None => {
+                return Err(String::from(
+                    "executor.type must be set (DEFAULT) for LAUNCH_GROUP",
+                ))
+            }
+        }
+        if e.command.is_some() {
+            return Err(String::from(
+                "'ExecutorInfo.command' must not be set for 'DEFAULT' executor",
+            ));
+        }
+        if let Some(c) = &e.container {
+            if let Some(why) = container_unsupported(c, "executor.container") {
+                return Err(why);
+            }
+        }
+        task_resources(&e.resources, "executor.resources")
+    })();
+    match checked {
+        Ok(resources) => group.executor_resources = resources,
+        Err(why) => group.invalid = Some(why),
+    }
+    group
+}
+
 /// The `TaskInfo` an executor receives in LAUNCH.
 pub fn task_to_v1(t: &TaskSpec, agent_id: Option<&ids::AgentId>) -> v1::TaskInfo {
     v1::TaskInfo {
@@ -368,10 +418,21 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
             "'FrameworkInfo.roles' must not be set when the framework is not MULTI_ROLE capable",
         ));
     }
-    if f.roles.len() > 1 {
-        return Err(String::from(
-            "frameworks with several roles (MULTI_ROLE) are not supported by mesolite yet",
+    let max = mesolite_core::master::MAX_ROLES_PER_FRAMEWORK;
+    if f.roles.len() > max {
+        return Err(format!(
+            "'FrameworkInfo.roles' names {} roles; mesolite allows at most {max} per framework",
+            f.roles.len()
         ));
+    }
+    for (i, role) in f.roles.iter().enumerate() {
+        mesolite_core::resources::validate_role(role)
+            .map_err(|e| format!("framework_info.roles '{role}': {e}"))?;
+        if f.roles[..i].contains(role) {
+            return Err(format!(
+                "'FrameworkInfo.roles' contains duplicate role '{role}'"
+            ));
+        }
     }
     let role = f
         .roles
@@ -403,6 +464,7 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
         hostname: f.hostname.clone(),
         principal: f.principal.clone(),
         capabilities,
+        roles: f.roles.iter().map(|r| ids::Role::new(r.clone())).collect(),
     })
 }
 
@@ -455,6 +517,9 @@ pub fn scheduler_call_from_v1(
                         let l = need(&op.launch, "launch")?;
                         Operation::Launch(l.task_infos.iter().map(task_from_v1).collect())
                     }
+                    Some(v1::OperationType::LaunchGroup) => Operation::LaunchGroup(group_from_v1(
+                        need(&op.launch_group, "launch_group")?,
+                    )),
                     Some(other) => Operation::Unsupported(v1::WireEnum::wire_name(other)),
                     None => {
                         return Err(String::from("Missing required fields: operations.type").into())
@@ -716,6 +781,9 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
             })
         }
         ExecutorEvent::Launch(task) => Event::launch(task_to_v1(task, agent.id())),
+        ExecutorEvent::LaunchGroup(tasks) => Event::launch_group(v1::TaskGroupInfo {
+            tasks: tasks.iter().map(|t| task_to_v1(t, agent.id())).collect(),
+        }),
         ExecutorEvent::Kill { task_id, grace } => Event::kill(
             v1::TaskId::new(task_id.as_str()),
             grace.map(|g| v1::KillPolicy {
@@ -796,6 +864,69 @@ mod tests {
             },
             other => panic!("{other:?}"),
         }
+    }
+
+    fn group(launch_group_json: &str) -> GroupLaunch {
+        let c = call(&format!(
+            r#"{{"type":"ACCEPT","framework_id":{{"value":"f"}},"accept":{{"offer_ids":[{{"value":"o"}}],"operations":[{{"type":"LAUNCH_GROUP","launch_group":{launch_group_json}}}]}}}}"#
+        ));
+        match scheduler_call_from_v1(&c) {
+            Ok(Some(SchedulerCall::Accept { operations, .. })) => match &operations[..] {
+                [Operation::LaunchGroup(g)] => g.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn launch_group_converts_and_marks_bad_executors_invalid() {
+        let tasks = r#""task_group":{"tasks":[
+            {"name":"a","task_id":{"value":"a"},"agent_id":{"value":"s"},"command":{"value":"sleep 1"},
+             "resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.5}}]},
+            {"name":"b","task_id":{"value":"b"},"agent_id":{"value":"s"},"command":{"value":"true"},
+             "health_check":{"type":"COMMAND"}}]}"#;
+        let g = group(&format!(
+            r#"{{"executor":{{"type":"DEFAULT","executor_id":{{"value":"pod"}},"name":"p",
+                "resources":[{{"name":"mem","type":"SCALAR","scalar":{{"value":32}}}}]}},{tasks}}}"#
+        ));
+        assert_eq!(g.executor_id.as_str(), "pod");
+        assert_eq!(g.executor_name, "p");
+        assert_eq!(g.executor_resources, Resources::parse("mem:32").unwrap());
+        assert_eq!(g.invalid, None);
+        assert_eq!(g.tasks.len(), 2);
+        assert_eq!(g.tasks[0].invalid, None);
+        assert_eq!(
+            g.tasks[0].command.as_ref().map(|c| c.value.as_str()),
+            Some("sleep 1")
+        );
+        assert!(g.tasks[1]
+            .invalid
+            .as_deref()
+            .is_some_and(|m| m.contains("health_check")));
+        for (executor, why) in [
+            (
+                r#"{"type":"CUSTOM","executor_id":{"value":"pod"},"command":{"value":"x"}}"#,
+                "DEFAULT",
+            ),
+            (r#"{"executor_id":{"value":"pod"}}"#, "executor.type"),
+            (
+                r#"{"type":"DEFAULT","executor_id":{"value":"pod"},"command":{"value":"x"}}"#,
+                "ExecutorInfo.command",
+            ),
+            (
+                r#"{"type":"DEFAULT","executor_id":{"value":"a/b"}}"#,
+                "executor_id",
+            ),
+        ] {
+            let g = group(&format!(r#"{{"executor":{executor},{tasks}}}"#));
+            let invalid = g.invalid.unwrap_or_default();
+            assert!(invalid.contains(why), "{executor}: {invalid}");
+        }
+        assert_eq!(
+            reason_to_v1(StatusReason::TaskGroupInvalid),
+            v1::StatusReason::TaskGroupInvalid
+        );
     }
 
     #[test]

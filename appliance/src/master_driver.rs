@@ -4,7 +4,9 @@
 
 use crate::convert;
 use bytes::Bytes;
-use mesolite_core::master::{ConnId, Leadership, Master, MasterOutput, StreamId};
+use mesolite_core::master::{
+    ConnId, Leadership, Master, MasterOutput, OperatorCall, OperatorError, OperatorTicket, StreamId,
+};
 use mesolite_core::registry::WriteResult;
 use mesolite_core::wire::{AgentToMaster, MasterToAgent};
 use mesolite_platform::clock::Clock;
@@ -25,6 +27,8 @@ pub struct MasterDriver {
     /// Operator event streams (operator SUBSCRIBE), by id.
     operator_streams: RefCell<HashMap<u64, Sender<Bytes>>>,
     closed_operator_streams: Sender<u64>,
+    /// Operator calls waiting for their registry write, by ticket.
+    operator_waiters: RefCell<HashMap<OperatorTicket, Sender<Result<(), OperatorError>>>>,
     next_id: Cell<u64>,
     timer_wake: Sender<()>,
     store_wake: Sender<()>,
@@ -55,6 +59,7 @@ impl MasterDriver {
             streams: RefCell::new(HashMap::new()),
             operator_streams: RefCell::new(HashMap::new()),
             closed_operator_streams: closed_op_tx,
+            operator_waiters: RefCell::new(HashMap::new()),
             next_id: Cell::new(1),
             timer_wake: timer_tx,
             store_wake: store_tx,
@@ -116,10 +121,30 @@ impl MasterDriver {
                 }
             }
         }
+        loop {
+            let done = self.master.borrow_mut().poll_operator_completion();
+            let Some((ticket, result)) = done else { break };
+            if let Some(tx) = self.operator_waiters.borrow_mut().remove(&ticket) {
+                let _ = tx.try_send(result);
+            }
+        }
         if self.master.borrow().has_registry_work() {
             let _ = self.store_wake.try_send(());
         }
         let _ = self.timer_wake.try_send(());
+    }
+
+    /// Runs an operator call that changes the registry and waits until it is durable.
+    pub async fn operator_call(&self, call: OperatorCall) -> Result<(), OperatorError> {
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        let ticket = self
+            .master
+            .borrow_mut()
+            .handle_operator_call(now, wall, call)?;
+        let (tx, rx) = channel::bounded(1);
+        self.operator_waiters.borrow_mut().insert(ticket, tx);
+        self.drain();
+        rx.recv().await.unwrap_or(Err(OperatorError::Abandoned))
     }
 
     fn to_agent(&self, conn: ConnId, cmd: Outgoing<MasterToAgent>) {

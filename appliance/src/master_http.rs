@@ -253,6 +253,7 @@ fn subscribe(d: &Rc<MasterDriver>, call: &v1::scheduler::Call) -> Response<Body>
                 SubscribeError::TooManyFrameworks => StatusCode::SERVICE_UNAVAILABLE,
                 SubscribeError::InvalidRole(_)
                 | SubscribeError::RoleChanged { .. }
+                | SubscribeError::InvalidRoles(_)
                 | SubscribeError::Removed(_) => StatusCode::BAD_REQUEST,
             };
             http::error(status, e.to_string())

@@ -1,4 +1,4 @@
-//! The command executor's driver loop: wait for an agent event, a signal, the task's exit or a
+//! The executor's driver loop: wait for an agent event, a signal, a task's exit or a
 //! deadline; feed it to the [`Supervisor`]; perform its actions. No decisions live here.
 
 use std::fs::{File, OpenOptions};
@@ -15,7 +15,7 @@ use smol::Timer;
 use super::env::{ExecutorEnv, TaskStdio};
 use super::http::{self, EventStream, HttpError};
 use super::state::{Action, LaunchSpec, Outcome, Supervisor};
-use super::wire::Event;
+use super::wire::{Event, Id};
 use super::ExecutorError;
 
 /// How often the driver checks whether the task exited, in case a SIGCHLD was missed (or signals
@@ -88,7 +88,8 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
         None
     };
     let mut stream: Option<EventStream> = None;
-    let mut task_pid: Option<Pid> = None;
+    // The process of each running task, by task id.
+    let mut pids: Vec<(Id, Pid)> = Vec::new();
 
     loop {
         while let Some(action) = supervisor.poll_action() {
@@ -104,17 +105,25 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
                         }
                     }
                 }
-                Action::Launch(spec) => {
+                Action::Launch(task_id, spec) => {
                     let result = launch(&env, &spec).and_then(|child| {
                         let raw = i32::try_from(child.id()).ok();
                         raw.and_then(Pid::from_raw)
                             .ok_or_else(|| "The task got an invalid pid".to_owned())
                     });
-                    task_pid = result.as_ref().ok().copied();
-                    supervisor.handle_launched(Instant::now(), wall_now(), result.map(drop));
+                    if let Ok(pid) = &result {
+                        pids.push((task_id.clone(), *pid));
+                    }
+                    supervisor.handle_launched(
+                        Instant::now(),
+                        wall_now(),
+                        &task_id,
+                        result.map(drop),
+                    );
                 }
-                Action::Signal(signal) => {
-                    if let Some(pid) = task_pid {
+                Action::Signal(task_id, signal) => {
+                    if let Some((_, pid)) = pids.iter().find(|(id, _)| *id == task_id) {
+                        let pid = *pid;
                         if let Err(e) = kill_pid(pid, signal) {
                             eprintln!("mesolite executor: {e}");
                         }
@@ -184,15 +193,17 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
             Input::Signal(SignalKind::Term | SignalKind::Int) => supervisor.handle_shutdown(now),
             Input::Signal(SignalKind::Chld) | Input::Tick => {}
         }
-        if let Some(pid) = task_pid.filter(|_| supervisor.task_running()) {
-            match try_reap(pid) {
-                Ok(Some(status)) => {
-                    task_pid = None;
-                    supervisor.handle_task_exit(now, wall_now(), status);
-                }
+        let mut exited = Vec::new();
+        for (task_id, pid) in &pids {
+            match try_reap(*pid) {
+                Ok(Some(status)) => exited.push((task_id.clone(), status)),
                 Ok(None) => {}
                 Err(e) => eprintln!("mesolite executor: {e}"),
             }
+        }
+        for (task_id, status) in exited {
+            pids.retain(|(id, _)| *id != task_id);
+            supervisor.handle_task_exit(now, wall_now(), &task_id, status);
         }
         supervisor.handle_timeout(now);
     }

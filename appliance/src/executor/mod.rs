@@ -1,15 +1,20 @@
-//! `mesolite executor`: the command executor (Mesos' built-in `mesos-executor`) for one command task.
+//! `mesolite executor`: the command executor (Mesos' built-in `mesos-executor`) for one command
+//! task, and the default executor (Mesos' `mesos-default-executor`) for task groups.
 //!
-//! The agent starts it in the task's sandbox, in its own session, with the `MESOS_*` environment
-//! ([`env`]). It subscribes to the agent over the v1 executor API ([`http`], [`wire`]), runs the one
-//! task it is given as a child in its own process group, and reports `TASK_STARTING`, `TASK_RUNNING`
-//! and a terminal state ([`state`]). It exits once the agent acknowledged the terminal update, or
-//! [`state::TERMINAL_ACK_TIMEOUT`] (60 s) after sending it if the agent stays connected but silent,
-//! or when the agent connection is lost for good (at once for a non-checkpointing framework, after
+//! The agent starts it in the executor's sandbox, in its own session, with the `MESOS_*`
+//! environment ([`env`]). It subscribes to the agent over the v1 executor API ([`http`], [`wire`]).
+//! A `LAUNCH` makes it a command executor: it runs the one task as a child and refuses further
+//! tasks. A `LAUNCH_GROUP` makes it a default executor: each task of the group runs as its own
+//! child (same argv/shell rules), and more groups may follow. Every task reports `TASK_STARTING`,
+//! `TASK_RUNNING` and a terminal state ([`state`]). Killing one task of a group, or one of its
+//! tasks failing, kills the rest of the group (they report `TASK_KILLED`); `SHUTDOWN` kills all.
+//! It exits once the agent acknowledged every terminal update, or [`state::TERMINAL_ACK_TIMEOUT`]
+//! (60 s) after the last one if the agent stays connected but silent, or when the agent
+//! connection is lost for good (at once for a non-checkpointing framework, after
 //! `MESOS_RECOVERY_TIMEOUT` of failed resubscriptions for a checkpointing one).
 //!
-//! Not supported: `LAUNCH_GROUP` (the default executor's job), health and readiness checks,
-//! `TASK_KILLING`, user switching and container images.
+//! Not supported: nested containers (group tasks share the executor's sandbox), health and
+//! readiness checks, `TASK_KILLING`, user switching and container images.
 
 mod driver;
 mod env;
@@ -44,13 +49,13 @@ impl fmt::Display for ExecutorError {
     }
 }
 
-/// Runs the command executor described by `env` to the end, on the calling thread.
+/// Runs the executor described by `env` to the end, on the calling thread.
 pub(crate) fn run_executor(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
     smol::block_on(driver::drive(env))
 }
 
 /// The `mesolite executor` subcommand: configuration from the process environment; exit code 0
-/// when the task's terminal update was acknowledged, 1 otherwise.
+/// when every task's terminal update was acknowledged, 1 otherwise.
 pub fn main() -> ExitCode {
     let result = ExecutorEnv::from_vars(std::env::vars())
         .map_err(ExecutorError::Env)

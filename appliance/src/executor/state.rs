@@ -1,4 +1,5 @@
-//! The command executor's decisions: which status updates to send, when to signal the task, when to
+//! The executor's decisions (command executor for one `LAUNCH`, default executor for
+//! `LAUNCH_GROUP`s): which status updates to send, when to signal the task, when to
 //! resubscribe and when to exit. No I/O: time comes in as an argument, actions go out through
 //! [`Supervisor::poll_action`] and the next deadline through [`Supervisor::poll_timeout`].
 //!
@@ -51,14 +52,25 @@ pub(crate) struct LaunchSpec {
 pub(crate) enum Action {
     /// Open a new `SUBSCRIBE` stream with the body from [`Supervisor::subscribe_call`].
     Subscribe,
-    /// Start the task process, then report with [`Supervisor::handle_launched`].
-    Launch(LaunchSpec),
-    /// Send a signal to the task process.
-    Signal(Signal),
+    /// Start a task's process, then report with [`Supervisor::handle_launched`].
+    Launch(Id, LaunchSpec),
+    /// Send a signal to a task's process.
+    Signal(Id, Signal),
     /// `POST` an `UPDATE` call built by [`Supervisor::update_call`].
     Send(TaskStatus),
     /// Stop the executor.
     Exit(Outcome),
+}
+
+/// What the executor is, decided by the first task it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Nothing received yet.
+    Empty,
+    /// Mesos' command executor: one task from a `LAUNCH`.
+    Command,
+    /// Mesos' default executor: task groups from `LAUNCH_GROUP`s, each killed as a whole.
+    Default,
 }
 
 /// An update not yet acknowledged by the agent.
@@ -75,8 +87,12 @@ struct Task {
     /// The `TaskInfo` as received, for `unacknowledged_tasks`.
     raw: serde_json::Value,
     kill_policy: Option<KillPolicy>,
+    /// The task group (its index in launch order) in default-executor mode.
+    group: Option<usize>,
     running: bool,
     kill_requested: bool,
+    /// The grace period of a kill requested before the process started.
+    pending_grace: Option<Duration>,
     /// When to escalate from SIGTERM to SIGKILL.
     sigkill_at: Option<Instant>,
     /// Whether the agent acknowledged any update of this task (then it knows the task).
@@ -91,7 +107,7 @@ enum Link {
     Disconnected { since: Instant, retry_at: Instant },
 }
 
-/// The command executor's state: one task, its unacknowledged updates and the agent link.
+/// The executor's state: its tasks, their unacknowledged updates and the agent link.
 #[derive(Debug)]
 pub(crate) struct Supervisor {
     framework_id: Id,
@@ -102,14 +118,16 @@ pub(crate) struct Supervisor {
     backoff_max: Duration,
     backoff: Duration,
     rng: Rng,
-    task: Option<Task>,
-    /// Bounded: at most three updates of the task (STARTING, RUNNING, terminal) plus one
-    /// `TASK_FAILED` per extra task launched into this executor.
+    mode: Mode,
+    tasks: Vec<Task>,
+    groups: usize,
+    /// Bounded by three updates (STARTING, RUNNING, terminal) per task plus one `TASK_FAILED`
+    /// per task refused by this executor.
     unacked: Vec<Unacked>,
     actions: VecDeque<Action>,
     link: Link,
     shutting_down: bool,
-    /// Exit anyway at this time if the terminal update stays unacknowledged.
+    /// Exit anyway at this time if the terminal updates stay unacknowledged.
     ack_deadline: Option<Instant>,
     exited: bool,
 }
@@ -127,7 +145,9 @@ impl Supervisor {
             backoff_max: env.backoff_max.max(INITIAL_BACKOFF),
             backoff: INITIAL_BACKOFF,
             rng: Rng::from_seed(seed),
-            task: None,
+            mode: Mode::Empty,
+            tasks: Vec::new(),
+            groups: 0,
             unacked: Vec::new(),
             actions,
             link: Link::Subscribing,
@@ -139,9 +159,14 @@ impl Supervisor {
 
     // Getters.
 
-    /// Whether the task process is running (the driver polls for its exit while it is).
+    /// The tasks whose processes are running (the driver polls for their exits).
+    pub fn running_tasks(&self) -> impl Iterator<Item = &Id> {
+        self.tasks.iter().filter(|t| t.running).map(|t| &t.id)
+    }
+
+    /// Whether any task process is running.
     pub fn task_running(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| t.running)
+        self.tasks.iter().any(|t| t.running)
     }
 
     /// The JSON body of a `SUBSCRIBE` call, carrying everything still unacknowledged. Marks the
@@ -151,7 +176,7 @@ impl Supervisor {
             u.offered = true;
         }
         let tasks = self
-            .task
+            .tasks
             .iter()
             .filter(|t| !t.acknowledged_once)
             .map(|t| &t.raw)
@@ -197,6 +222,11 @@ impl Supervisor {
                     self.handle_launch(now, wall, launch.task);
                 }
             }
+            "LAUNCH_GROUP" => {
+                if let Some(launch) = event.launch_group {
+                    self.handle_launch_group(now, wall, launch.task_group.tasks);
+                }
+            }
             "KILL" => {
                 if let Some(kill) = event.kill {
                     let grace = kill.kill_policy.as_ref().and_then(KillPolicy::grace);
@@ -213,8 +243,7 @@ impl Supervisor {
                 let message = event.error.and_then(|e| e.message).unwrap_or_default();
                 eprintln!("mesolite executor: the agent reported an error: {message}");
             }
-            // HEARTBEAT, MESSAGE, LAUNCH_GROUP (not supported by the command executor) and types
-            // added later need no action.
+            // HEARTBEAT, MESSAGE and types added later need no action.
             _ => {}
         }
     }
@@ -229,32 +258,78 @@ impl Supervisor {
                 self.actions.push_back(Action::Send(u.status.clone()));
             }
         }
-        if self.task.as_ref().is_some_and(|t| t.terminal_sent) {
+        if self.all_terminal_sent() {
             self.ack_deadline = Some(now + TERMINAL_ACK_TIMEOUT);
         }
     }
 
-    fn handle_launch(&mut self, now: Instant, wall: f64, raw: serde_json::Value) {
-        let info: TaskInfo = match serde_json::from_value(raw.clone()) {
-            Ok(info) => info,
+    /// Parses a received `TaskInfo`; `None` (logged) when it has no usable task id.
+    fn parse_task(raw: &serde_json::Value, what: &str) -> Option<TaskInfo> {
+        match serde_json::from_value(raw.clone()) {
+            Ok(info) => Some(info),
             Err(e) => {
                 // Without a task id there is nobody to report a status for.
-                eprintln!("mesolite executor: ignoring a LAUNCH with an invalid task: {e}");
-                return;
+                eprintln!("mesolite executor: ignoring a {what} with an invalid task: {e}");
+                None
             }
+        }
+    }
+
+    fn handle_launch(&mut self, now: Instant, wall: f64, raw: serde_json::Value) {
+        let Some(info) = Self::parse_task(&raw, "LAUNCH") else {
+            return;
         };
-        if self.task.is_some() {
-            let message = "Attempted to run multiple tasks using a command executor";
+        let refused = match self.mode {
+            Mode::Empty => None,
+            Mode::Command => Some("Attempted to run multiple tasks using a command executor"),
+            Mode::Default => Some("The default executor runs task groups only (LAUNCH_GROUP)"),
+        };
+        if let Some(message) = refused {
             self.queue_update(info.task_id, TaskState::Failed, Some(message.into()), wall);
             return;
         }
+        self.mode = Mode::Command;
+        self.start_task(now, wall, info, raw, None);
+    }
+
+    /// `LAUNCH_GROUP`: every task of the group starts as its own child process.
+    fn handle_launch_group(&mut self, now: Instant, wall: f64, raws: Vec<serde_json::Value>) {
+        let infos: Vec<(TaskInfo, serde_json::Value)> = raws
+            .into_iter()
+            .filter_map(|raw| Some((Self::parse_task(&raw, "LAUNCH_GROUP")?, raw)))
+            .collect();
+        if self.mode == Mode::Command {
+            for (info, _) in infos {
+                let message = "Attempted to run a task group using a command executor";
+                self.queue_update(info.task_id, TaskState::Failed, Some(message.into()), wall);
+            }
+            return;
+        }
+        self.mode = Mode::Default;
+        let group = self.groups;
+        self.groups += 1;
+        for (info, raw) in infos {
+            self.start_task(now, wall, info, raw, Some(group));
+        }
+    }
+
+    fn start_task(
+        &mut self,
+        now: Instant,
+        wall: f64,
+        info: TaskInfo,
+        raw: serde_json::Value,
+        group: Option<usize>,
+    ) {
         let spec = launch_spec(&info);
-        self.task = Some(Task {
+        self.tasks.push(Task {
             id: info.task_id.clone(),
             raw,
             kill_policy: info.kill_policy,
+            group,
             running: false,
             kill_requested: false,
+            pending_grace: None,
             sigkill_at: None,
             acknowledged_once: false,
             terminal_sent: false,
@@ -262,49 +337,93 @@ impl Supervisor {
         // MESOS-7941: the built-in executors send TASK_STARTING before TASK_RUNNING.
         self.queue_update(info.task_id.clone(), TaskState::Starting, None, wall);
         match spec {
-            Ok(spec) => self.actions.push_back(Action::Launch(spec)),
-            Err(message) => self.finish_task(TaskState::Failed, message.into(), now, wall),
+            Ok(spec) => self.actions.push_back(Action::Launch(info.task_id, spec)),
+            Err(message) => {
+                self.finish_task(&info.task_id, TaskState::Failed, message.into(), now, wall)
+            }
         }
     }
 
-    /// The driver started the task process (`Ok`) or could not (`Err` with the reason).
-    pub fn handle_launched(&mut self, now: Instant, wall: f64, result: Result<(), String>) {
-        let Some(task) = self.task.as_mut() else {
+    /// The driver started the task's process (`Ok`) or could not (`Err` with the reason).
+    pub fn handle_launched(
+        &mut self,
+        now: Instant,
+        wall: f64,
+        task_id: &Id,
+        result: Result<(), String>,
+    ) {
+        let Some(task) = self.tasks.iter_mut().find(|t| &t.id == task_id) else {
             return;
         };
+        if task.terminal_sent {
+            return;
+        }
         match result {
             Ok(()) => {
                 task.running = true;
-                let id = task.id.clone();
-                self.queue_update(id, TaskState::Running, None, wall);
-                if self.shutting_down {
-                    self.kill_task(now, Some(self.shutdown_grace));
+                let pending = task.kill_requested.then_some(task.pending_grace);
+                task.kill_requested = false;
+                self.queue_update(task_id.clone(), TaskState::Running, None, wall);
+                if let Some(grace) = pending {
+                    self.kill_task(now, task_id, grace);
+                } else if self.shutting_down {
+                    self.kill_task(now, task_id, Some(self.shutdown_grace));
                 }
             }
-            Err(message) => self.finish_task(TaskState::Failed, message, now, wall),
+            Err(message) => self.finish_task(task_id, TaskState::Failed, message, now, wall),
         }
     }
 
+    /// `KILL`: the task, and in a default executor every task of its group.
     fn handle_kill(&mut self, now: Instant, task_id: &Id, grace: Option<Duration>) {
-        if self.task.as_ref().is_some_and(|t| &t.id == task_id) {
-            self.kill_task(now, grace);
+        let Some(task) = self.tasks.iter().find(|t| &t.id == task_id) else {
+            return;
+        };
+        match task.group {
+            Some(group) => self.kill_group(now, group, grace),
+            None => self.kill_task(now, task_id, grace),
+        }
+    }
+
+    /// Kills every unfinished task of a group (Mesos' default executor kills the whole group
+    /// when one of its tasks is killed or fails).
+    fn kill_group(&mut self, now: Instant, group: usize, grace: Option<Duration>) {
+        let members: Vec<Id> = self
+            .tasks
+            .iter()
+            .filter(|t| t.group == Some(group) && !t.terminal_sent)
+            .map(|t| t.id.clone())
+            .collect();
+        for id in members {
+            self.kill_task(now, &id, grace);
         }
     }
 
     /// Sends SIGTERM now and schedules SIGKILL after the grace period: the one in the `KILL`, else
     /// the task's kill policy, else the shutdown grace period. A second kill can shorten the grace.
-    fn kill_task(&mut self, now: Instant, grace: Option<Duration>) {
+    /// A task whose process has not started yet is killed as soon as it starts.
+    fn kill_task(&mut self, now: Instant, task_id: &Id, grace: Option<Duration>) {
         let default_grace = self.shutdown_grace;
-        let Some(task) = self.task.as_mut().filter(|t| t.running) else {
+        let Some(task) = self
+            .tasks
+            .iter_mut()
+            .find(|t| &t.id == task_id && !t.terminal_sent)
+        else {
             return;
         };
+        if !task.running {
+            task.kill_requested = true;
+            task.pending_grace = grace.or(task.pending_grace);
+            return;
+        }
         let grace = grace
             .or_else(|| task.kill_policy.as_ref().and_then(KillPolicy::grace))
             .unwrap_or(default_grace);
         let sigkill_at = now + grace;
         if !task.kill_requested {
             task.kill_requested = true;
-            self.actions.push_back(Action::Signal(Signal::TERM));
+            self.actions
+                .push_back(Action::Signal(task_id.clone(), Signal::TERM));
         }
         if task.sigkill_at.is_none_or(|at| sigkill_at < at) {
             task.sigkill_at = Some(sigkill_at);
@@ -323,26 +442,37 @@ impl Supervisor {
         if self.unacked.len() == before {
             return;
         }
-        if let Some(task) = self.task.as_mut().filter(|t| &t.id == task_id) {
+        if let Some(task) = self.tasks.iter_mut().find(|t| &t.id == task_id) {
             task.acknowledged_once = true;
         }
         self.exit_if_done();
     }
 
-    /// The agent sent `SHUTDOWN`, or the executor got SIGTERM/SIGINT: kill the task with the
-    /// shutdown grace period and exit once its terminal update is acknowledged.
+    /// The agent sent `SHUTDOWN`, or the executor got SIGTERM/SIGINT: kill every task with the
+    /// shutdown grace period and exit once their terminal updates are acknowledged.
     pub fn handle_shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
-        if self.task_running() {
-            self.kill_task(now, Some(self.shutdown_grace));
-        } else {
+        let ids: Vec<Id> = self
+            .tasks
+            .iter()
+            .filter(|t| !t.terminal_sent)
+            .map(|t| t.id.clone())
+            .collect();
+        for id in &ids {
+            self.kill_task(now, id, Some(self.shutdown_grace));
+        }
+        if ids.is_empty() {
             self.exit_if_done();
         }
     }
 
-    /// The task process exited with `status`.
-    pub fn handle_task_exit(&mut self, now: Instant, wall: f64, status: ExitStatus) {
-        let Some(task) = self.task.as_mut().filter(|t| t.running) else {
+    /// A task's process exited with `status`.
+    pub fn handle_task_exit(&mut self, now: Instant, wall: f64, task_id: &Id, status: ExitStatus) {
+        let Some(task) = self
+            .tasks
+            .iter_mut()
+            .find(|t| &t.id == task_id && t.running)
+        else {
             return;
         };
         task.running = false;
@@ -354,7 +484,7 @@ impl Supervisor {
         } else {
             TaskState::Failed
         };
-        self.finish_task(state, describe_exit(status), now, wall);
+        self.finish_task(task_id, state, describe_exit(status), now, wall);
     }
 
     /// The subscription could not be opened, or it ended.
@@ -379,10 +509,11 @@ impl Supervisor {
 
     /// Time passed; fire what is due.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(task) = self.task.as_mut() {
+        for task in &mut self.tasks {
             if task.sigkill_at.is_some_and(|at| at <= now) {
                 task.sigkill_at = None;
-                self.actions.push_back(Action::Signal(Signal::KILL));
+                self.actions
+                    .push_back(Action::Signal(task.id.clone(), Signal::KILL));
             }
         }
         if let Link::Disconnected { since, retry_at } = self.link {
@@ -406,7 +537,7 @@ impl Supervisor {
 
     /// The earliest time [`Supervisor::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let sigkill = self.task.as_ref().and_then(|t| t.sigkill_at);
+        let sigkill = self.tasks.iter().filter_map(|t| t.sigkill_at).min();
         let link = match self.link {
             Link::Disconnected { since, retry_at } => {
                 Some(retry_at.min(since + self.recovery_timeout))
@@ -421,14 +552,35 @@ impl Supervisor {
 
     // Helpers.
 
-    fn finish_task(&mut self, state: TaskState, message: String, now: Instant, wall: f64) {
-        let Some(task) = self.task.as_mut() else {
+    fn all_terminal_sent(&self) -> bool {
+        !self.tasks.is_empty() && self.tasks.iter().all(|t| t.terminal_sent)
+    }
+
+    /// Sends a task's terminal update; in a default executor a task that failed or was killed
+    /// takes the rest of its group with it.
+    fn finish_task(
+        &mut self,
+        task_id: &Id,
+        state: TaskState,
+        message: String,
+        now: Instant,
+        wall: f64,
+    ) {
+        let Some(task) = self
+            .tasks
+            .iter_mut()
+            .find(|t| &t.id == task_id && !t.terminal_sent)
+        else {
             return;
         };
         task.terminal_sent = true;
-        let id = task.id.clone();
-        self.queue_update(id, state, Some(message), wall);
-        if matches!(self.link, Link::Connected) {
+        task.running = false;
+        let group = task.group;
+        self.queue_update(task_id.clone(), state, Some(message), wall);
+        if let Some(group) = group.filter(|_| state != TaskState::Finished) {
+            self.kill_group(now, group, None);
+        }
+        if self.all_terminal_sent() && matches!(self.link, Link::Connected) {
             self.ack_deadline = Some(now + TERMINAL_ACK_TIMEOUT);
         }
     }
@@ -455,16 +607,16 @@ impl Supervisor {
 
     /// Exits when no task is left to run or report on.
     fn exit_if_done(&mut self) {
-        let task_done = self.task.as_ref().is_none_or(|t| t.terminal_sent);
-        let shutdown_idle = self.shutting_down && self.task.is_none();
-        if self.unacked.is_empty() && (shutdown_idle || (self.task.is_some() && task_done)) {
+        let shutdown_idle = self.shutting_down && self.tasks.is_empty();
+        if self.unacked.is_empty() && (shutdown_idle || self.all_terminal_sent()) {
             self.exit(Outcome::Completed);
         }
     }
 
     fn give_up(&mut self) {
-        if self.task_running() {
-            self.actions.push_back(Action::Signal(Signal::KILL));
+        let running: Vec<Id> = self.running_tasks().cloned().collect();
+        for id in running {
+            self.actions.push_back(Action::Signal(id, Signal::KILL));
         }
         self.exit(Outcome::AgentLost);
     }

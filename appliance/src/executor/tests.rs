@@ -17,6 +17,7 @@ use super::{run_executor, ExecutorEnv, Outcome};
 /// A status update as the fake agent received it.
 #[derive(Debug, Clone)]
 struct Received {
+    task: String,
     state: String,
     message: Option<String>,
     at: Instant,
@@ -27,8 +28,10 @@ const DISCONNECT: &str = "DISCONNECT";
 
 /// What the fake agent does.
 struct Script {
-    /// The `TaskInfo` sent in `LAUNCH` right after `SUBSCRIBED`.
+    /// The `TaskInfo` sent in `LAUNCH` right after `SUBSCRIBED` (unless `group` is set).
     task: Value,
+    /// The `TaskInfo`s sent in one `LAUNCH_GROUP` right after `SUBSCRIBED`, instead of `task`.
+    group: Option<Vec<Value>>,
     /// An event sent once `TASK_RUNNING` arrives (a `KILL` or `SHUTDOWN`).
     on_running: Option<Value>,
     /// A file the task creates once it is set up (a signal trap installed); `on_running` waits
@@ -110,10 +113,12 @@ fn serve(
             *events.lock().expect("lock") = Some(writer);
             send_event(events, &json!({"type": "SUBSCRIBED", "subscribed": {}}));
             send_event(events, &json!({"type": "HEARTBEAT"}));
-            send_event(
-                events,
-                &json!({"type": "LAUNCH", "launch": {"task": script.task}}),
-            );
+            let launch = match &script.group {
+                Some(tasks) => json!({"type": "LAUNCH_GROUP",
+                                      "launch_group": {"task_group": {"tasks": tasks}}}),
+                None => json!({"type": "LAUNCH", "launch": {"task": script.task}}),
+            };
+            send_event(events, &launch);
         }
         Some("UPDATE") => {
             let status = &call["update"]["status"];
@@ -124,6 +129,10 @@ fn serve(
             let state = status["state"].as_str().unwrap_or_default().to_owned();
             // Record before answering: the executor sends its next update only after the 202.
             let _ = tx.send(Received {
+                task: status["task_id"]["value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 state: state.clone(),
                 message: status["message"].as_str().map(str::to_owned),
                 at: Instant::now(),
@@ -170,6 +179,27 @@ impl FakeAgent {
             }
         });
         Self { addr, updates }
+    }
+
+    /// The updates received until `tasks` tasks reported a terminal state, by task id in
+    /// arrival order.
+    fn updates_until_terminal_of(
+        &self,
+        tasks: usize,
+    ) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut terminal = 0;
+        while terminal < tasks {
+            let update = self
+                .updates
+                .recv_timeout(Duration::from_secs(20))
+                .expect("an update within 20 s");
+            if !matches!(update.state.as_str(), "TASK_STARTING" | "TASK_RUNNING") {
+                terminal += 1;
+            }
+            out.entry(update.task).or_default().push(update.state);
+        }
+        out
     }
 
     /// The updates received until the first terminal one.
@@ -261,6 +291,7 @@ fn echo_task_reports_starting_running_finished_and_writes_to_stdout() {
         task: shell_task("echo hi; echo $GREETING >&2; pwd >&2"),
         on_running: None,
         ready_file: None,
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(5));
     let updates = agent.updates_until_terminal();
@@ -291,6 +322,7 @@ fn kill_sends_sigterm_and_reports_killed_within_the_grace_period() {
             "kill_policy": {"grace_period": {"nanoseconds": 3_000_000_000_i64}}}}),
         ),
         ready_file: None,
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(10));
     let updates = agent.updates_until_terminal();
@@ -317,6 +349,7 @@ fn kill_escalates_to_sigkill_when_the_task_ignores_sigterm() {
             "kill_policy": {"grace_period": {"nanoseconds": "500000000"}}}}),
         ),
         ready_file: Some(sandbox.0.join("ready")),
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(10));
     let updates = agent.updates_until_terminal();
@@ -344,6 +377,7 @@ fn shutdown_kills_the_task_with_the_shutdown_grace_period() {
         task: shell_task(IGNORE_TERM),
         on_running: Some(json!({"type": "SHUTDOWN"})),
         ready_file: Some(sandbox.0.join("ready")),
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_millis(300));
     let updates = agent.updates_until_terminal();
@@ -366,6 +400,7 @@ fn non_zero_exit_reports_failed_with_the_status() {
         task: shell_task("exit 3"),
         on_running: None,
         ready_file: None,
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(5));
     let updates = agent.updates_until_terminal();
@@ -388,6 +423,7 @@ fn argv_command_runs_without_a_shell_and_a_missing_program_fails_the_task() {
             "shell": false, "value": "printf", "arguments": ["printf", "%s-%s", "a b", "$HOME"]}}),
         on_running: None,
         ready_file: None,
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(5));
     let updates = agent.updates_until_terminal();
@@ -404,6 +440,7 @@ fn argv_command_runs_without_a_shell_and_a_missing_program_fails_the_task() {
             "shell": false, "value": "/nonexistent/program"}}),
         on_running: None,
         ready_file: None,
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(5));
     let updates = agent.updates_until_terminal();
@@ -432,6 +469,7 @@ fn a_lost_agent_ends_a_non_checkpointing_executor_and_kills_its_task() {
         task: shell_task(&format!("echo $$ > {}; exec sleep 30", pid_file.display())),
         on_running: Some(json!({"type": DISCONNECT})),
         ready_file: Some(pid_file.clone()),
+        group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(5));
     assert_eq!(outcome.recv_timeout(OUTCOME_WAIT), Ok(Outcome::AgentLost));
@@ -445,4 +483,105 @@ fn a_lost_agent_ends_a_non_checkpointing_executor_and_kills_its_task() {
         assert!(Instant::now() < deadline, "task {pid} still alive");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn group_task(id: &str, command: &str) -> Value {
+    json!({"name": id, "task_id": {"value": id}, "agent_id": {"value": "a"},
+           "resources": [], "command": {"value": command}})
+}
+
+fn by_task(pairs: &[(&str, &[&str])]) -> std::collections::BTreeMap<String, Vec<String>> {
+    pairs
+        .iter()
+        .map(|(t, states)| {
+            (
+                t.to_string(),
+                states.iter().map(|s| s.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_task_group_runs_each_task_as_its_own_process_and_reports_each() {
+    let sandbox = Sandbox::new();
+    let agent = FakeAgent::start(Script {
+        task: Value::Null,
+        group: Some(vec![
+            group_task("a", "sleep 0.2; echo a > a.out"),
+            group_task("b", "sleep 0.2; echo b > b.out"),
+        ]),
+        on_running: None,
+        ready_file: None,
+    });
+    let outcome = run(&agent, &sandbox, Duration::from_secs(5));
+    let updates = agent.updates_until_terminal_of(2);
+    let all = ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"];
+    assert_eq!(updates, by_task(&[("a", &all), ("b", &all)]));
+    assert_eq!(outcome.recv_timeout(OUTCOME_WAIT), Ok(Outcome::Completed));
+    assert_eq!(sandbox.read("a.out"), "a\n");
+    assert_eq!(sandbox.read("b.out"), "b\n");
+}
+
+#[test]
+fn killing_one_task_of_a_group_kills_all_of_them() {
+    let sandbox = Sandbox::new();
+    let agent = FakeAgent::start(Script {
+        task: Value::Null,
+        group: Some(vec![
+            group_task("a", "sleep 30"),
+            group_task("b", IGNORE_TERM),
+        ]),
+        on_running: Some(json!({"type": "KILL", "kill": {"task_id": {"value": "a"},
+            "kill_policy": {"grace_period": {"nanoseconds": 300_000_000}}}})),
+        ready_file: None,
+    });
+    let started = Instant::now();
+    let outcome = run(&agent, &sandbox, Duration::from_secs(30));
+    let updates = agent.updates_until_terminal_of(2);
+    let killed = ["TASK_STARTING", "TASK_RUNNING", "TASK_KILLED"];
+    assert_eq!(updates, by_task(&[("a", &killed), ("b", &killed)]));
+    // `b` ignores SIGTERM: the KILL's grace period, not the 30 s shutdown grace, applies to it.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(outcome.recv_timeout(OUTCOME_WAIT), Ok(Outcome::Completed));
+}
+
+#[test]
+fn a_failed_task_kills_the_rest_of_its_group_and_shutdown_kills_everything() {
+    let sandbox = Sandbox::new();
+    let agent = FakeAgent::start(Script {
+        task: Value::Null,
+        group: Some(vec![
+            group_task("fails", "sleep 0.2; exit 3"),
+            group_task("sleeps", "sleep 30"),
+        ]),
+        on_running: None,
+        ready_file: None,
+    });
+    let outcome = run(&agent, &sandbox, Duration::from_secs(5));
+    let updates = agent.updates_until_terminal_of(2);
+    assert_eq!(
+        updates,
+        by_task(&[
+            ("fails", &["TASK_STARTING", "TASK_RUNNING", "TASK_FAILED"]),
+            ("sleeps", &["TASK_STARTING", "TASK_RUNNING", "TASK_KILLED"]),
+        ])
+    );
+    assert_eq!(outcome.recv_timeout(OUTCOME_WAIT), Ok(Outcome::Completed));
+
+    let sandbox = Sandbox::new();
+    let agent = FakeAgent::start(Script {
+        task: Value::Null,
+        group: Some(vec![
+            group_task("x", "sleep 30"),
+            group_task("y", "sleep 30"),
+        ]),
+        on_running: Some(json!({"type": "SHUTDOWN"})),
+        ready_file: None,
+    });
+    let outcome = run(&agent, &sandbox, Duration::from_secs(5));
+    let updates = agent.updates_until_terminal_of(2);
+    let killed = ["TASK_STARTING", "TASK_RUNNING", "TASK_KILLED"];
+    assert_eq!(updates, by_task(&[("x", &killed), ("y", &killed)]));
+    assert_eq!(outcome.recv_timeout(OUTCOME_WAIT), Ok(Outcome::Completed));
 }

@@ -1,4 +1,4 @@
-//! The command executor's slice of the v1 executor API: JSON calls and events, RecordIO, base64.
+//! The executor's slice of the v1 executor API: JSON calls and events, RecordIO, base64.
 //!
 //! These types hold only what the command executor reads or writes; unknown fields are ignored and
 //! absent optional fields are omitted, as Mesos' JSON does.
@@ -69,6 +69,7 @@ pub(crate) struct Event {
     #[serde(rename = "type")]
     pub kind: String,
     pub launch: Option<LaunchEvent>,
+    pub launch_group: Option<LaunchGroupEvent>,
     pub kill: Option<KillEvent>,
     pub acknowledged: Option<AcknowledgedEvent>,
     pub error: Option<ErrorEvent>,
@@ -78,6 +79,18 @@ pub(crate) struct Event {
 pub(crate) struct LaunchEvent {
     /// Kept raw: it goes back to the agent verbatim in `unacknowledged_tasks`.
     pub task: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LaunchGroupEvent {
+    pub task_group: TaskGroup,
+}
+
+/// Mesos `TaskGroupInfo`; its tasks are kept raw like a `LAUNCH`'s.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TaskGroup {
+    #[serde(default)]
+    pub tasks: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,11 @@ use crate::master_driver::MasterDriver;
 use crate::v1::{self, to_ascii_json, WireEnum};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use mesolite_core::master::{AgentView, FrameworkView, Master, Phase, TaskView};
+use mesolite_core::ids::{AgentId, Role};
+use mesolite_core::master::{
+    AgentView, FrameworkView, Master, OperatorCall, OperatorError, Phase, TaskView,
+};
+use mesolite_core::registry::MAX_WEIGHT_MILLI;
 use mesolite_core::resources::Resources;
 use mesolite_core::time::WallTime;
 use std::collections::BTreeMap;
@@ -46,6 +50,11 @@ pub async fn call(
             chunk
         });
         return http::stream(records, None);
+    }
+    match kind {
+        T::UpdateWeights => return update_weights(&d, call.update_weights).await,
+        T::MarkAgentGone => return mark_agent_gone(&d, call.mark_agent_gone).await,
+        _ => {}
     }
     let m = d.master.borrow();
     let needs_state = !matches!(
@@ -90,6 +99,83 @@ pub async fn call(
         }
     };
     http::json(StatusCode::OK, to_ascii_json(&resp))
+}
+
+/// The answer to an operator call that changed the registry: 200 once durable (Mesos 1.5's
+/// handlers answer 200, not the 202 the documentation shows).
+fn durable_answer(result: Result<(), OperatorError>) -> Response<Body> {
+    match result {
+        Ok(()) => http::empty(StatusCode::OK),
+        Err(e @ (OperatorError::UnknownAgent | OperatorError::Refused(_))) => {
+            http::error(StatusCode::BAD_REQUEST, e.to_string())
+        }
+        Err(e) => http::error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// UPDATE_WEIGHTS: validates `weight_infos`, then waits for the registry write.
+async fn update_weights(
+    d: &MasterDriver,
+    body: Option<v1::operator::UpdateWeights>,
+) -> Response<Body> {
+    let Some(body) = body else {
+        return http::error(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'update_weights' to be present",
+        );
+    };
+    match weights_from_v1(&body.weight_infos) {
+        Ok(weights) => durable_answer(d.operator_call(OperatorCall::UpdateWeights(weights)).await),
+        Err(why) => http::error(StatusCode::BAD_REQUEST, why),
+    }
+}
+
+/// Role weights in thousandths, checked as Mesos does: a valid role and a positive weight.
+pub fn weights_from_v1(infos: &[v1::operator::WeightInfo]) -> Result<Vec<(Role, u64)>, String> {
+    let max = MAX_WEIGHT_MILLI / 1000;
+    infos
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let Some(role) = &w.role else {
+                return Err(format!("weight_infos[{i}].role must be set"));
+            };
+            mesolite_core::resources::validate_role(role)
+                .map_err(|e| format!("weight_infos[{i}].role '{role}': {e}"))?;
+            if !w.weight.is_finite() || w.weight <= 0.0 {
+                return Err(format!(
+                    "weight_infos[{i}].weight {} for role '{role}' must be a positive number",
+                    w.weight
+                ));
+            }
+            let milli = (w.weight * 1000.0).round();
+            if milli < 1.0 || milli > MAX_WEIGHT_MILLI as f64 {
+                return Err(format!(
+                    "weight_infos[{i}].weight {} for role '{role}' must be between 0.001 and {max}",
+                    w.weight
+                ));
+            }
+            Ok((Role::new(role.clone()), milli as u64))
+        })
+        .collect()
+}
+
+/// MARK_AGENT_GONE: waits for the registry write; the agent's tasks are then gone.
+async fn mark_agent_gone(
+    d: &MasterDriver,
+    body: Option<v1::operator::MarkAgentGone>,
+) -> Response<Body> {
+    let Some(body) = body else {
+        return http::error(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'mark_agent_gone' to be present",
+        );
+    };
+    if let Err(e) = mesolite_core::ids::validate_id("agent_id", &body.agent_id.value) {
+        return http::error(StatusCode::BAD_REQUEST, e.to_string());
+    }
+    let id = AgentId::new(body.agent_id.value);
+    durable_answer(d.operator_call(OperatorCall::MarkAgentGone(id)).await)
 }
 
 fn time_info(t: WallTime) -> v1::TimeInfo {
@@ -163,7 +249,27 @@ pub fn framework_info_to_v1(
     info.id = Some(v1::FrameworkId::new(id.as_str()));
     info.failover_timeout = spec.failover_timeout.as_secs_f64();
     info.checkpoint = spec.checkpoint;
-    info.role = Some(spec.role.as_str().to_string());
+    if spec.capabilities.multi_role {
+        info.roles = spec
+            .subscribed_roles()
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
+    } else {
+        info.role = Some(spec.role.as_str().to_string());
+    }
+    use v1::FrameworkCapabilityType as C;
+    let caps = &spec.capabilities;
+    for (on, kind) in [
+        (caps.multi_role, C::MultiRole),
+        (caps.partition_aware, C::PartitionAware),
+        (caps.task_killing_state, C::TaskKillingState),
+    ] {
+        if on {
+            info.capabilities
+                .push(v1::FrameworkCapability { kind: Some(kind) });
+        }
+    }
     info.hostname = spec.hostname.clone();
     info.principal = spec.principal.clone();
     info
@@ -272,9 +378,15 @@ pub fn get_roles(m: &Master) -> v1::operator::GetRoles {
         roles.entry(w.role.as_str().to_string()).or_default();
     }
     for f in m.frameworks() {
-        let entry = roles.entry(f.spec.role.as_str().to_string()).or_default();
-        entry.0.push(v1::FrameworkId::new(f.id.as_str()));
-        let _ = entry.1.add_all(&framework_allocated(m, f.id));
+        for role in f.spec.subscribed_roles() {
+            let entry = roles.entry(role.as_str().to_string()).or_default();
+            entry.0.push(v1::FrameworkId::new(f.id.as_str()));
+        }
+    }
+    for t in m.tasks().filter(|t| !t.state.is_terminal()) {
+        if let Some(entry) = roles.get_mut(t.role.as_str()) {
+            let _ = entry.1.add_all(t.resources);
+        }
     }
     for o in m.offers() {
         if let Some(entry) = roles.get_mut(o.role.as_str()) {
@@ -297,7 +409,7 @@ pub fn get_roles(m: &Master) -> v1::operator::GetRoles {
     }
 }
 
-/// The weights set in the registry (none until UPDATE_WEIGHTS exists: every role weighs 1.0).
+/// The weights set in the registry by UPDATE_WEIGHTS (roles not listed weigh 1.0).
 pub fn get_weights(m: &Master) -> v1::operator::GetWeights {
     v1::operator::GetWeights {
         weight_infos: m

@@ -45,6 +45,7 @@ pub struct TaskAdded {
 pub struct TaskUpdated {
     pub framework_id: FrameworkId,
     pub status: TaskStatus,
+    #[serde(with = "wire::enum_req")]
     pub state: TaskState,
 }
 

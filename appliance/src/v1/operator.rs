@@ -62,6 +62,8 @@ pub struct Call {
     pub get_metrics: Option<GetMetricsCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_agent_gone: Option<MarkAgentGone>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_weights: Option<UpdateWeights>,
 }
 
 impl Call {
@@ -84,6 +86,13 @@ pub struct GetMetricsCall {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarkAgentGone {
     pub agent_id: AgentId,
+}
+
+/// `Call.UpdateWeights`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateWeights {
+    #[serde(default, deserialize_with = "null_default")]
+    pub weight_infos: Vec<WeightInfo>,
 }
 
 /// Mesos `Flag` (`include/mesos/v1/mesos.proto`): one command-line flag and its value.

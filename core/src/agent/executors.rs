@@ -25,6 +25,8 @@ pub enum ExecutorEvent {
         container_id: ContainerId,
     },
     Launch(Box<TaskSpec>),
+    /// A task group, delivered whole (the v1 executor `Event.LaunchGroup`).
+    LaunchGroup(Vec<TaskSpec>),
     Kill {
         task_id: TaskId,
         grace: Option<Duration>,
@@ -67,9 +69,16 @@ pub(super) struct ExecutorEntry {
     pub killing: Vec<TaskId>,
     /// A generated command executor (`mesolite executor`), not the framework's own.
     pub command_executor: bool,
+    /// The task groups this (default) executor runs, each delivered and killed as a whole.
+    pub groups: Vec<Vec<TaskId>>,
 }
 
 impl ExecutorEntry {
+    /// The group `task_id` belongs to, if it was launched as part of one.
+    fn group_of(&self, task_id: &TaskId) -> Option<&Vec<TaskId>> {
+        self.groups.iter().find(|g| g.contains(task_id))
+    }
+
     pub fn deadline(&self) -> Option<Instant> {
         match self.state {
             ExecutorState::Launching { deadline } => Some(deadline),
@@ -158,10 +167,96 @@ impl Agent {
             }
             return;
         }
+        let executor = task.executor.clone();
+        let command_executor = executor.command.is_none();
+        self.start_executor(
+            now,
+            &agent_id,
+            fid,
+            &executor,
+            alloc::vec![task],
+            Vec::new(),
+            command_executor,
+        );
+    }
+
+    /// RunTaskGroup: the tasks go to their default executor together, or all are lost.
+    pub(super) fn run_task_group(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        framework: FrameworkRecord,
+        executor: crate::wire::ExecutorSpec,
+        tasks: Vec<TaskSpec>,
+    ) {
+        let Some(agent_id) = self.id.clone() else {
+            return;
+        };
+        let fid = framework.id.clone();
+        self.frameworks.insert(fid.clone(), framework);
+        let key = (fid.clone(), executor.executor_id.clone());
+        let ids: Vec<TaskId> = tasks.iter().map(|t| t.task_id.clone()).collect();
+        if let Some(exec) = self.executors.get_mut(&key) {
+            match (exec.state, exec.stream) {
+                (ExecutorState::Running, Some(stream)) => {
+                    for t in &tasks {
+                        exec.launched
+                            .insert(t.task_id.clone(), (t.clone(), TaskState::Staging));
+                    }
+                    exec.groups.push(ids);
+                    self.outputs.push_back(AgentOutput::ToExecutor {
+                        stream,
+                        event: ExecutorEvent::LaunchGroup(tasks),
+                    });
+                }
+                (ExecutorState::Launching { .. }, _) | (ExecutorState::Running, None) => {
+                    exec.groups.push(ids);
+                    exec.queued.extend(tasks);
+                }
+                _ => {
+                    for task_id in ids {
+                        let status = self.agent_status(
+                            &task_id,
+                            TaskState::Lost,
+                            StatusReason::ExecutorTerminated,
+                            "executor is terminating",
+                            &key.1,
+                            wall,
+                        );
+                        self.queue_update(now, fid.clone(), status);
+                    }
+                }
+            }
+            return;
+        }
+        self.start_executor(
+            now,
+            &agent_id,
+            fid,
+            &executor,
+            tasks,
+            alloc::vec![ids],
+            false,
+        );
+    }
+
+    /// Creates the executor's container and asks the driver to start it with `queued` waiting
+    /// for its subscription.
+    #[allow(clippy::too_many_arguments)]
+    fn start_executor(
+        &mut self,
+        now: Instant,
+        agent_id: &crate::ids::AgentId,
+        fid: FrameworkId,
+        executor: &crate::wire::ExecutorSpec,
+        queued: Vec<TaskSpec>,
+        groups: Vec<Vec<TaskId>>,
+        command_executor: bool,
+    ) {
         let container_id = ContainerId::new(self.new_container_id());
-        let executor_id = task.executor.executor_id.clone();
-        let sandbox = sandbox_path(&agent_id, &fid, &executor_id, &container_id);
-        let dir = executor_dir(&agent_id, &fid, &executor_id);
+        let executor_id = executor.executor_id.clone();
+        let sandbox = sandbox_path(agent_id, &fid, &executor_id, &container_id);
+        let dir = executor_dir(agent_id, &fid, &executor_id);
         let checkpoint = self.frameworks.get(&fid).is_some_and(|f| f.checkpoint);
         let env = alloc::vec![
             (String::from("MESOS_FRAMEWORK_ID"), fid.to_string()),
@@ -178,17 +273,16 @@ impl Agent {
                 alloc::format!("{}secs", self.cfg.executor_shutdown_grace.as_secs()),
             ),
         ];
-        let command = task.executor.command.clone();
-        let command_executor = command.is_none();
         self.outputs.push_back(AgentOutput::LaunchExecutor {
             framework_id: fid.clone(),
             executor_id: executor_id.clone(),
             container_id: container_id.clone(),
             sandbox,
             executor_dir: dir,
-            command,
+            command: executor.command.clone(),
             env,
         });
+        let key = (fid.clone(), executor_id.clone());
         self.containers.insert(container_id.clone(), key.clone());
         self.executors.insert(
             key,
@@ -200,10 +294,11 @@ impl Agent {
                     deadline: now + self.cfg.executor_registration_timeout,
                 },
                 stream: None,
-                queued: alloc::vec![task],
+                queued,
                 launched: BTreeMap::new(),
                 killing: Vec::new(),
                 command_executor,
+                groups,
             },
         );
     }
@@ -267,11 +362,27 @@ impl Agent {
                 container_id,
             },
         });
-        for t in queued {
-            self.outputs.push_back(AgentOutput::ToExecutor {
-                stream,
-                event: ExecutorEvent::Launch(Box::new(t)),
-            });
+        let groups = exec.groups.clone();
+        let mut queued = queued.into_iter().map(Some).collect::<Vec<_>>();
+        for i in 0..queued.len() {
+            let Some(t) = queued[i].take() else {
+                continue;
+            };
+            let event = match groups.iter().find(|g| g.contains(&t.task_id)) {
+                Some(group) => {
+                    // The whole group goes in one LAUNCH_GROUP, in queue order.
+                    let mut tasks = alloc::vec![t];
+                    for slot in queued.iter_mut().skip(i + 1) {
+                        if slot.as_ref().is_some_and(|o| group.contains(&o.task_id)) {
+                            tasks.extend(slot.take());
+                        }
+                    }
+                    ExecutorEvent::LaunchGroup(tasks)
+                }
+                None => ExecutorEvent::Launch(Box::new(t)),
+            };
+            self.outputs
+                .push_back(AgentOutput::ToExecutor { stream, event });
         }
         Ok(())
     }
@@ -414,29 +525,48 @@ impl Agent {
             return;
         };
         let key = key.clone();
-        if let Some(pos) = exec.queued.iter().position(|t| &t.task_id == task_id) {
+        // Killing one task of a group kills the whole group (Mesos' default executor).
+        let victims: Vec<TaskId> = exec
+            .group_of(task_id)
+            .cloned()
+            .unwrap_or_else(|| alloc::vec![task_id.clone()]);
+        if exec.queued.iter().any(|t| &t.task_id == task_id) {
             // Not yet with the executor: it never launches.
-            let task = exec.queued.remove(pos);
-            exec.launched
-                .insert(task.task_id.clone(), (task, TaskState::Killed));
+            let mut killed = Vec::new();
+            while let Some(pos) = exec
+                .queued
+                .iter()
+                .position(|t| victims.contains(&t.task_id))
+            {
+                let task = exec.queued.remove(pos);
+                killed.push(task.task_id.clone());
+                exec.launched
+                    .insert(task.task_id.clone(), (task, TaskState::Killed));
+            }
             let nothing_left =
                 exec.queued.is_empty() && exec.launched.values().all(|(_, s)| s.is_terminal());
             let container = exec.container_id.clone();
-            let status = self.agent_status(
-                task_id,
-                TaskState::Killed,
-                StatusReason::TaskKilledDuringLaunch,
-                "killed before the executor received it",
-                &key.1,
-                wall,
-            );
-            self.queue_update(now, key.0.clone(), status);
+            for victim in killed {
+                let status = self.agent_status(
+                    &victim,
+                    TaskState::Killed,
+                    StatusReason::TaskKilledDuringLaunch,
+                    "killed before the executor received it",
+                    &key.1,
+                    wall,
+                );
+                self.queue_update(now, key.0.clone(), status);
+            }
             if nothing_left {
                 self.begin_shutdown(now, &key, container);
             }
             return;
         }
-        exec.killing.push(task_id.clone());
+        for victim in victims {
+            if !exec.killing.contains(&victim) {
+                exec.killing.push(victim);
+            }
+        }
         let grace = exec.launched.get(task_id).and_then(|(t, _)| t.kill_grace);
         match exec.stream {
             Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {

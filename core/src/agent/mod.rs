@@ -293,6 +293,11 @@ impl Agent {
             MasterToAgent::RunTask { framework, task } => {
                 self.run_task(now, wall, framework, *task)
             }
+            MasterToAgent::RunTaskGroup {
+                framework,
+                executor,
+                tasks,
+            } => self.run_task_group(now, wall, framework, executor, tasks),
             MasterToAgent::KillTask {
                 framework_id,
                 task_id,

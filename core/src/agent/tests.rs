@@ -379,3 +379,162 @@ fn a_silent_master_is_dropped_and_pings_are_answered() {
 }
 
 mod scheduler_api;
+
+/// Task `id` of the group run by default executor `pod`.
+fn group_task(id: &str) -> TaskSpec {
+    let mut t = task(id);
+    t.executor = ExecutorSpec {
+        executor_id: ExecutorId::from("pod"),
+        name: "pod".to_string(),
+        command: None,
+        resources: Resources::parse("cpus:0.1").unwrap(),
+    };
+    t
+}
+
+fn run_group(a: &mut Agent, ids: &[&str]) -> Vec<AgentOutput> {
+    let tasks: Vec<TaskSpec> = ids.iter().map(|id| group_task(id)).collect();
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::RunTaskGroup {
+            framework: framework(),
+            executor: tasks[0].executor.clone(),
+            tasks,
+        },
+    );
+    drain(a)
+}
+
+fn group_events(out: &[AgentOutput]) -> Vec<Vec<String>> {
+    out.iter()
+        .filter_map(|o| match o {
+            AgentOutput::ToExecutor {
+                event: ExecutorEvent::LaunchGroup(tasks),
+                ..
+            } => Some(tasks.iter().map(|t| t.task_id.to_string()).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_task_group_runs_whole_under_one_default_executor() {
+    let mut a = registered();
+    let out = run_group(&mut a, &["g1", "g2"]);
+    let launches: Vec<&Option<CommandSpec>> = out
+        .iter()
+        .filter_map(|o| match o {
+            AgentOutput::LaunchExecutor { command, .. } => Some(command),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        launches,
+        vec![&None],
+        "one `mesolite executor` for the group"
+    );
+    let (f, e) = (FrameworkId::from("f"), ExecutorId::from("pod"));
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    let out = drain(&mut a);
+    assert_eq!(group_events(&out), vec![vec!["g1", "g2"]]);
+    assert!(!out.iter().any(|o| matches!(
+        o,
+        AgentOutput::ToExecutor {
+            event: ExecutorEvent::Launch(_),
+            ..
+        }
+    )));
+    // A later group goes to the same running executor at once.
+    let out = run_group(&mut a, &["g3"]);
+    assert_eq!(group_events(&out), vec![vec!["g3"]]);
+    assert!(!out
+        .iter()
+        .any(|o| matches!(o, AgentOutput::LaunchExecutor { .. })));
+    assert_eq!(a.executors().count(), 1);
+    assert_eq!(a.executors().next().unwrap().tasks.len(), 3);
+    // Each task reports its own states.
+    for (id, uuid) in [("g1", 1), ("g2", 2)] {
+        a.handle_executor_update(
+            Instant::ZERO,
+            wall(),
+            &f,
+            &e,
+            status(id, TaskState::Running, uuid),
+        )
+        .unwrap();
+    }
+    assert_eq!(sent_updates(&drain(&mut a)).len(), 2);
+}
+
+#[test]
+fn killing_one_task_of_a_group_kills_the_whole_group() {
+    // Before the executor subscribed: the agent kills every task of the group itself.
+    let mut a = registered();
+    run_group(&mut a, &["g1", "g2"]);
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::KillTask {
+            framework_id: FrameworkId::from("f"),
+            task_id: TaskId::from("g2"),
+        },
+    );
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![
+            (TaskState::Killed, TaskState::Killed),
+            (TaskState::Killed, TaskState::Killed)
+        ]
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, AgentOutput::KillContainer { force: false, .. })));
+
+    // With the executor: it gets the KILL (and kills the group); if it dies instead, every task
+    // of the group counts as killed, not failed.
+    let mut a = registered();
+    let out = run_group(&mut a, &["g1", "g2"]);
+    let container = out
+        .iter()
+        .find_map(|o| match o {
+            AgentOutput::LaunchExecutor { container_id, .. } => Some(container_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let (f, e) = (FrameworkId::from("f"), ExecutorId::from("pod"));
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    drain(&mut a);
+    a.handle_master_message(
+        Instant::ZERO,
+        wall(),
+        MasterToAgent::KillTask {
+            framework_id: f.clone(),
+            task_id: TaskId::from("g1"),
+        },
+    );
+    let out = drain(&mut a);
+    assert!(out.iter().any(|o| matches!(
+        o,
+        AgentOutput::ToExecutor { event: ExecutorEvent::Kill { task_id, .. }, .. } if task_id.as_str() == "g1"
+    )));
+    a.handle_container_exited(Instant::ZERO, wall(), &container, 9);
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![
+            (TaskState::Killed, TaskState::Killed),
+            (TaskState::Killed, TaskState::Killed)
+        ]
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        AgentOutput::ToMaster(AgentToMaster::ExecutorExited {
+            command_executor: false,
+            ..
+        })
+    )));
+}

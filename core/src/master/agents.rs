@@ -4,10 +4,22 @@
 use super::{ConnId, Master, MasterOutput, PendingOp, Phase};
 use crate::ids::{AgentId, AgentSlot, FrameworkId};
 use crate::registry::{AgentRecord, Applied, Op, OpError};
+use crate::task_state::TaskState;
 use crate::time::{Instant, WallTime};
-use crate::wire::{AgentInfo, AgentToMaster, FrameworkRecord, MasterToAgent, TaskReport};
+use crate::wire::{
+    AgentInfo, AgentToMaster, FrameworkRecord, MasterToAgent, StatusReason, TaskReport,
+};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+
+/// How an agent leaves the master for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Removal {
+    /// Replaced by a new agent at its address (Mesos `removeSlave`).
+    Removed,
+    /// Marked gone by the operator (Mesos `markAgentGone`).
+    Gone,
+}
 
 /// An agent the master knows and has admitted.
 #[derive(Debug)]
@@ -348,6 +360,12 @@ impl Master {
             .iter()
             .find(|a| a.id == rereg.id)
             .map(|a| a.info == record);
+        if self.registry().gone.iter().any(|(g, _)| g == &rereg.id) {
+            // Mesos answers a gone agent with `ShutdownMessage("Agent has been marked gone")`.
+            let reason = alloc::format!("agent {} has been marked gone", rereg.id);
+            self.refuse_with(conn, reason, true);
+            return;
+        }
         match known {
             None => {
                 let reason =
@@ -432,16 +450,86 @@ impl Master {
     /// reported lost to their frameworks (no uuid: nothing to acknowledge), frameworks get a
     /// FAILURE with the agent id, and the registry forgets it.
     pub(super) fn remove_agent(&mut self, now: Instant, wall: WallTime, id: &AgentId, why: &str) {
+        self.drop_agent(now, wall, id, why, Removal::Removed);
+        self.submit(Op::RemoveAgent { id: id.clone() }, PendingOp::Remove);
+        self.log(alloc::format!("removed agent {id}: {why}"));
+    }
+
+    /// Removes an agent the operator marked gone, once `MarkGone` is durable (Mesos
+    /// `_markAgentGone`): like [`Master::remove_agent`], but tasks become `TASK_GONE_BY_OPERATOR`
+    /// for PARTITION_AWARE frameworks (`TASK_LOST` for others) with
+    /// `REASON_AGENT_REMOVED_BY_OPERATOR`, and a connected agent is told to shut its frameworks
+    /// down and forget its id.
+    pub(super) fn remove_gone_agent(&mut self, now: Instant, wall: WallTime, id: &AgentId) {
+        if let Some(conn) = self.agent_conn(id) {
+            let mut frameworks: Vec<FrameworkId> = self
+                .tasks
+                .values()
+                .filter(|t| &t.agent_id == id)
+                .map(|t| t.framework_id.clone())
+                .collect();
+            frameworks.sort();
+            frameworks.dedup();
+            for framework_id in frameworks {
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::ShutdownFramework { framework_id },
+                });
+            }
+            self.outputs.push_back(MasterOutput::ToAgent {
+                conn,
+                msg: MasterToAgent::Refused {
+                    reason: String::from("Agent has been marked gone"),
+                    forget_id: true,
+                },
+            });
+        }
+        self.drop_agent(
+            now,
+            wall,
+            id,
+            "the operator marked the agent gone",
+            Removal::Gone,
+        );
+        self.log(alloc::format!("agent {id} marked gone by the operator"));
+    }
+
+    /// The in-memory part of removing an agent; see [`Master::remove_agent`].
+    fn drop_agent(&mut self, now: Instant, wall: WallTime, id: &AgentId, why: &str, how: Removal) {
         if self.agents.contains_key(id) {
             self.rescind_offers_on_agent(id);
         }
-        let lost = self.take_agent_tasks(id);
+        let keys: Vec<(FrameworkId, crate::ids::TaskId)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| &t.agent_id == id)
+            .map(|(k, _)| k.clone())
+            .collect();
         let mut frameworks: Vec<FrameworkId> = Vec::new();
-        for task in lost {
+        for key in keys {
+            let Some(mut task) = self.tasks.remove(&key) else {
+                continue;
+            };
+            let partition_aware = self
+                .frameworks
+                .get(&task.framework_id)
+                .is_some_and(|f| f.spec.capabilities.partition_aware);
+            let (state, reason) = match how {
+                Removal::Gone if partition_aware => (
+                    TaskState::GoneByOperator,
+                    StatusReason::AgentRemovedByOperator,
+                ),
+                Removal::Gone => (TaskState::Lost, StatusReason::AgentRemovedByOperator),
+                Removal::Removed => (TaskState::Lost, StatusReason::AgentRemoved),
+            };
+            if !frameworks.contains(&task.framework_id) {
+                frameworks.push(task.framework_id.clone());
+            }
+            // Every task is reported, as Mesos `__removeSlave` does; only live ones change state.
             let status = self.master_status(
                 task.task_id.clone(),
-                crate::task_state::TaskState::Lost,
-                crate::wire::StatusReason::AgentRemoved,
+                state,
+                reason,
                 why,
                 Some(id.clone()),
                 wall,
@@ -449,12 +537,13 @@ impl Master {
             self.operator_event(super::OperatorEvent::TaskUpdated {
                 framework_id: task.framework_id.clone(),
                 status: status.clone(),
-                state: crate::task_state::TaskState::Lost,
+                state,
             });
             self.send_status(&task.framework_id, status);
-            if !frameworks.contains(&task.framework_id) {
-                frameworks.push(task.framework_id.clone());
+            if !task.state.is_terminal() {
+                task.state = state;
             }
+            self.remember_completed(task);
         }
         for fid in frameworks {
             if let Some(stream) = self.frameworks.get(&fid).and_then(|f| f.stream) {
@@ -478,8 +567,6 @@ impl Master {
         }
         let _ = now;
         self.operator_event(super::OperatorEvent::AgentRemoved(id.clone()));
-        self.submit(Op::RemoveAgent { id: id.clone() }, PendingOp::Remove);
-        self.log(alloc::format!("removed agent {id}: {why}"));
     }
 
     /// Pings agents that are due and notices the ones that stopped answering.

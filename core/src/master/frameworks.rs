@@ -13,6 +13,10 @@ use core::fmt;
 /// Longest `failover_timeout` honoured (365 days, like Mesos' filter cap).
 const MAX_FAILOVER_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Most roles one MULTI_ROLE framework may subscribe to. Each role takes one of the
+/// allocator's framework slots (`MasterConfig::max_frameworks` in all).
+pub const MAX_ROLES_PER_FRAMEWORK: usize = 8;
+
 /// Largest `data` of a MESSAGE call: the message must fit in one internal frame to the agent.
 pub const MAX_MESSAGE_DATA: usize = crate::wire::MAX_FRAME_LEN - 64 * 1024;
 
@@ -28,6 +32,21 @@ pub struct FrameworkSpec {
     pub hostname: Option<String>,
     pub principal: Option<String>,
     pub capabilities: FrameworkCapabilities,
+    /// With `MULTI_ROLE`: every role the framework subscribes to (Mesos `FrameworkInfo.roles`),
+    /// at most [`MAX_ROLES_PER_FRAMEWORK`]; `role` is the first. Empty for a framework whose
+    /// only role is `role`.
+    pub roles: Vec<Role>,
+}
+
+impl FrameworkSpec {
+    /// The roles the framework subscribes to: `roles`, or just `role` when that is empty.
+    pub fn subscribed_roles(&self) -> &[Role] {
+        if self.roles.is_empty() {
+            core::slice::from_ref(&self.role)
+        } else {
+            &self.roles
+        }
+    }
 }
 
 /// The Mesos `FrameworkInfo.Capability` values that change what the master does.
@@ -42,12 +61,24 @@ pub struct FrameworkCapabilities {
     pub multi_role: bool,
 }
 
+/// One of a framework's roles and the allocator slot that stands for the framework in it.
+#[derive(Clone, Debug)]
+pub(super) struct RoleSlot {
+    pub role: Role,
+    pub slot: FrameworkSlot,
+    pub suppressed: bool,
+}
+
 /// A framework the master knows.
 #[derive(Debug)]
 pub(super) struct FrameworkEntry {
     pub spec: FrameworkSpec,
     pub id: FrameworkId,
+    /// The allocator slot of `spec.role` (the first role).
     pub slot: FrameworkSlot,
+    /// One allocator slot per subscribed role, `slot` among them: the allocator knows one role
+    /// per slot, so a MULTI_ROLE framework is one allocator client per role.
+    pub role_slots: Vec<RoleSlot>,
     pub stream: Option<StreamId>,
     pub stream_token: String,
     pub offers: Vec<OfferId>,
@@ -56,9 +87,20 @@ pub(super) struct FrameworkEntry {
     /// Set while disconnected with a failover timeout: when it expires the framework is torn down.
     pub failover_deadline: Option<Instant>,
     pub next_heartbeat: Instant,
+    /// Every role is suppressed (SUPPRESS without roles, or with all of them).
     pub suppressed: bool,
     /// Known only from a re-registering agent; no scheduler has subscribed to this master yet.
     pub recovered: bool,
+}
+
+impl FrameworkEntry {
+    /// The allocator slot of one of the framework's roles.
+    pub fn slot_of(&self, role: &Role) -> Option<FrameworkSlot> {
+        self.role_slots
+            .iter()
+            .find(|r| &r.role == role)
+            .map(|r| r.slot)
+    }
 }
 
 /// A torn-down framework kept for the APIs (Mesos `completed_frameworks`).
@@ -93,6 +135,8 @@ pub struct TaskLaunch {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operation {
     Launch(Vec<TaskLaunch>),
+    /// LAUNCH_GROUP: tasks launched atomically under one default executor.
+    LaunchGroup(super::tasks::GroupLaunch),
     /// An operation mesolite does not support yet; its name goes into the error.
     Unsupported(&'static str),
 }
@@ -151,11 +195,42 @@ pub enum SubscribeError {
     InvalidRole(String),
     /// The framework was torn down; it must subscribe afresh, without an id.
     Removed(FrameworkId),
-    /// A re-subscription asked for another role (needs MULTI_ROLE, a later issue).
+    /// A re-subscription without MULTI_ROLE asked for another role.
     RoleChanged {
         from: Role,
         to: Role,
     },
+    /// The MULTI_ROLE `roles` are unusable.
+    InvalidRoles(RolesError),
+}
+
+/// Why a MULTI_ROLE framework's `roles` were refused (400).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RolesError {
+    /// More than [`MAX_ROLES_PER_FRAMEWORK`] roles.
+    TooMany(usize),
+    /// A role appears twice.
+    Duplicate(Role),
+    /// A re-subscription drops a role that still has live tasks.
+    RemovedWithTasks(Role),
+}
+
+impl fmt::Display for RolesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RolesError::TooMany(n) => write!(
+                f,
+                "a framework may subscribe to at most {MAX_ROLES_PER_FRAMEWORK} roles, not {n}"
+            ),
+            RolesError::Duplicate(r) => {
+                write!(f, "'FrameworkInfo.roles' contains duplicate role '{r}'")
+            }
+            RolesError::RemovedWithTasks(r) => write!(
+                f,
+                "role '{r}' cannot be removed from the framework while it has tasks in that role"
+            ),
+        }
+    }
 }
 
 impl fmt::Display for SubscribeError {
@@ -174,6 +249,7 @@ impl fmt::Display for SubscribeError {
                 f,
                 "a framework cannot change its role on re-subscription (from '{from}' to '{to}')"
             ),
+            SubscribeError::InvalidRoles(e) => e.fmt(f),
         }
     }
 }
@@ -205,6 +281,35 @@ impl fmt::Display for CallError {
     }
 }
 
+/// Checks a subscription's roles: valid names, and for MULTI_ROLE at most
+/// [`MAX_ROLES_PER_FRAMEWORK`] without duplicates; `role` becomes the first of `roles`.
+fn check_roles(spec: &mut FrameworkSpec) -> Result<(), SubscribeError> {
+    if !spec.capabilities.multi_role {
+        spec.roles.clear();
+    }
+    if spec.roles.len() > MAX_ROLES_PER_FRAMEWORK {
+        return Err(SubscribeError::InvalidRoles(RolesError::TooMany(
+            spec.roles.len(),
+        )));
+    }
+    for (i, role) in spec.roles.iter().enumerate() {
+        if spec.roles[..i].contains(role) {
+            return Err(SubscribeError::InvalidRoles(RolesError::Duplicate(
+                role.clone(),
+            )));
+        }
+    }
+    if let Some(first) = spec.roles.first() {
+        spec.role = first.clone();
+    }
+    for role in spec.subscribed_roles() {
+        if crate::resources::validate_role(role.as_str()).is_err() {
+            return Err(SubscribeError::InvalidRole(String::from(role.as_str())));
+        }
+    }
+    Ok(())
+}
+
 /// The answer to a successful SUBSCRIBE.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Subscribed {
@@ -227,6 +332,7 @@ impl Master {
             return Err(SubscribeError::NotReady);
         }
         spec.failover_timeout = spec.failover_timeout.min(MAX_FAILOVER_TIMEOUT);
+        check_roles(&mut spec)?;
         let token = self.new_stream_token();
         let id = match spec.id.clone() {
             Some(id) => id,
@@ -245,14 +351,12 @@ impl Master {
         if self.is_removed_framework(&id) {
             return Err(SubscribeError::Removed(id));
         }
-        if let Some(existing) = self.frameworks.get(&id) {
-            if existing.spec.role != spec.role {
-                return Err(SubscribeError::RoleChanged {
-                    from: existing.spec.role.clone(),
-                    to: spec.role.clone(),
-                });
-            }
-        }
+        let (added, removed) = self.role_changes(&id, &spec)?;
+        let new_slots = if self.frameworks.contains_key(&id) {
+            self.take_role_slots(now, &id, &added)?
+        } else {
+            Vec::new()
+        };
         if let Some(existing) = self.frameworks.get_mut(&id) {
             let old = existing.stream.replace(stream);
             existing.stream_token = token.clone();
@@ -262,7 +366,6 @@ impl Master {
             existing.suppressed = false;
             existing.reregistered_time = Some(wall);
             existing.next_heartbeat = now + self.cfg.heartbeat_interval;
-            let slot = existing.slot;
             if let Some(old) = old {
                 self.streams.remove(&old);
                 self.outputs.push_back(MasterOutput::ToFramework {
@@ -272,29 +375,48 @@ impl Master {
                 self.outputs
                     .push_back(MasterOutput::CloseStream { stream: old });
             }
+            // Offers go back first, so each returns to the slot of its role before slots change.
             self.rescind_offers_of(&id);
-            self.allocator.activate_framework(slot);
-            self.allocator.revive(now, slot);
+            let mut gone: Vec<FrameworkSlot> = Vec::new();
+            if let Some(fw) = self.frameworks.get_mut(&id) {
+                fw.role_slots.retain(|r| {
+                    let keep = !removed.contains(&r.role);
+                    if !keep {
+                        gone.push(r.slot);
+                    }
+                    keep
+                });
+                fw.role_slots.extend(new_slots);
+                if let Some(first) = fw.slot_of(&fw.spec.role) {
+                    fw.slot = first;
+                }
+            }
+            for slot in gone {
+                self.allocator.remove_framework(slot);
+                self.framework_slots.give_back(slot.0);
+            }
+            for slot in self.slots_of(&id) {
+                self.allocator.activate_framework(slot);
+                self.allocator.revive(now, slot);
+            }
+            if let Some(fw) = self.frameworks.get_mut(&id) {
+                for r in &mut fw.role_slots {
+                    r.suppressed = false;
+                }
+            }
             self.operator_event(super::OperatorEvent::FrameworkUpdated(id.clone()));
         } else {
-            let Some(slot) = self.framework_slots.take(id.clone()) else {
+            let role_slots = self.take_role_slots(now, &id, spec.subscribed_roles())?;
+            let Some(slot) = role_slots.first().map(|r| r.slot) else {
                 return Err(SubscribeError::TooManyFrameworks);
             };
-            let slot = FrameworkSlot(slot);
-            if self
-                .allocator
-                .add_framework(now, slot, &spec.role, true)
-                .is_err()
-            {
-                self.framework_slots.give_back(slot.0);
-                return Err(SubscribeError::TooManyFrameworks);
-            }
             self.frameworks.insert(
                 id.clone(),
                 FrameworkEntry {
                     spec,
                     id: id.clone(),
                     slot,
+                    role_slots,
                     stream: Some(stream),
                     stream_token: token.clone(),
                     offers: Vec::new(),
@@ -327,6 +449,84 @@ impl Master {
         })
     }
 
+    /// The roles a re-subscription adds and removes, checked: only MULTI_ROLE frameworks may
+    /// change roles, and a role with live tasks may not go. Nothing changes here.
+    fn role_changes(
+        &self,
+        id: &FrameworkId,
+        spec: &FrameworkSpec,
+    ) -> Result<(Vec<Role>, Vec<Role>), SubscribeError> {
+        let Some(existing) = self.frameworks.get(id) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let old = existing.spec.subscribed_roles();
+        let new = spec.subscribed_roles();
+        let added: Vec<Role> = new.iter().filter(|r| !old.contains(r)).cloned().collect();
+        let removed: Vec<Role> = old.iter().filter(|r| !new.contains(r)).cloned().collect();
+        if added.is_empty() && removed.is_empty() {
+            return Ok((added, removed));
+        }
+        if !spec.capabilities.multi_role {
+            return Err(SubscribeError::RoleChanged {
+                from: existing.spec.role.clone(),
+                to: spec.role.clone(),
+            });
+        }
+        for role in &removed {
+            let busy = self
+                .tasks
+                .values()
+                .any(|t| &t.framework_id == id && &t.role == role && !t.released);
+            if busy {
+                return Err(SubscribeError::InvalidRoles(RolesError::RemovedWithTasks(
+                    role.clone(),
+                )));
+            }
+        }
+        Ok((added, removed))
+    }
+
+    /// Registers a framework with the allocator once per role, each in its own slot; on
+    /// failure every slot taken here is given back.
+    fn take_role_slots(
+        &mut self,
+        now: Instant,
+        id: &FrameworkId,
+        roles: &[Role],
+    ) -> Result<Vec<RoleSlot>, SubscribeError> {
+        let mut taken: Vec<RoleSlot> = Vec::new();
+        for role in roles {
+            let slot = self.framework_slots.take(id.clone()).map(FrameworkSlot);
+            let added = slot.filter(|s| self.allocator.add_framework(now, *s, role, true).is_ok());
+            match added {
+                Some(slot) => taken.push(RoleSlot {
+                    role: role.clone(),
+                    slot,
+                    suppressed: false,
+                }),
+                None => {
+                    if let Some(s) = slot {
+                        self.framework_slots.give_back(s.0);
+                    }
+                    for r in taken {
+                        self.allocator.remove_framework(r.slot);
+                        self.framework_slots.give_back(r.slot.0);
+                    }
+                    return Err(SubscribeError::TooManyFrameworks);
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Every allocator slot of a framework.
+    pub(super) fn slots_of(&self, id: &FrameworkId) -> Vec<FrameworkSlot> {
+        self.frameworks
+            .get(id)
+            .map(|f| f.role_slots.iter().map(|r| r.slot).collect())
+            .unwrap_or_default()
+    }
+
     fn new_stream_token(&mut self) -> String {
         let a = self.rng.next_u64();
         let b = self.rng.next_u64();
@@ -356,9 +556,10 @@ impl Master {
         }
         fw.stream = None;
         let timeout = fw.spec.failover_timeout;
-        let slot = fw.slot;
         self.rescind_offers_of(&id);
-        self.allocator.deactivate_framework(slot);
+        for slot in self.slots_of(&id) {
+            self.allocator.deactivate_framework(slot);
+        }
         self.operator_event(super::OperatorEvent::FrameworkUpdated(id.clone()));
         if timeout == Duration::ZERO {
             self.log(alloc::format!(
@@ -396,7 +597,6 @@ impl Master {
         if stream_token != Some(fw.stream_token.as_str()) {
             return Err(CallError::WrongStreamId);
         }
-        let slot = fw.slot;
         match call {
             SchedulerCall::Teardown => {
                 self.log(alloc::format!(
@@ -415,18 +615,12 @@ impl Master {
                 refuse,
             } => self.accept(now, wall, framework_id, offer_ids, operations, refuse)?,
             SchedulerCall::Revive { roles } => {
-                if self.names_own_role(framework_id, &roles) {
-                    if let Some(f) = self.frameworks.get_mut(framework_id) {
-                        f.suppressed = false;
-                    }
+                for slot in self.set_suppressed(framework_id, &roles, false) {
                     self.allocator.revive(now, slot);
                 }
             }
             SchedulerCall::Suppress { roles } => {
-                if self.names_own_role(framework_id, &roles) {
-                    if let Some(f) = self.frameworks.get_mut(framework_id) {
-                        f.suppressed = true;
-                    }
+                for slot in self.set_suppressed(framework_id, &roles, true) {
                     self.allocator.suppress(slot);
                 }
             }
@@ -484,14 +678,26 @@ impl Master {
         Ok(())
     }
 
-    /// True when a REVIVE or SUPPRESS with `roles` concerns the framework's role: an empty list
-    /// means all its roles; roles it does not have are ignored.
-    fn names_own_role(&self, framework_id: &FrameworkId, roles: &[Role]) -> bool {
-        roles.is_empty()
-            || self
-                .frameworks
-                .get(framework_id)
-                .is_some_and(|f| roles.contains(&f.spec.role))
+    /// Marks the framework's slots for `roles` suppressed or not and returns them: an empty
+    /// list means all its roles; roles it does not subscribe to are ignored (as in Mesos).
+    fn set_suppressed(
+        &mut self,
+        framework_id: &FrameworkId,
+        roles: &[Role],
+        suppressed: bool,
+    ) -> Vec<FrameworkSlot> {
+        let Some(fw) = self.frameworks.get_mut(framework_id) else {
+            return Vec::new();
+        };
+        let mut slots = Vec::new();
+        for r in &mut fw.role_slots {
+            if roles.is_empty() || roles.contains(&r.role) {
+                r.suppressed = suppressed;
+                slots.push(r.slot);
+            }
+        }
+        fw.suppressed = fw.role_slots.iter().all(|r| r.suppressed);
+        slots
     }
 
     /// Returns an offer's resources to the allocator, with a refusal filter.
@@ -515,7 +721,10 @@ impl Master {
         offer: &OfferRecord,
         refuse: Option<Duration>,
     ) {
-        let fw_slot = self.frameworks.get(&offer.framework_id).map(|f| f.slot);
+        let fw_slot = self
+            .frameworks
+            .get(&offer.framework_id)
+            .and_then(|f| f.slot_of(&offer.role));
         let agent_slot = self.agents.get(&offer.agent_id).map(|a| a.slot);
         if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
             self.allocator
@@ -599,8 +808,10 @@ impl Master {
         self.removed_frameworks.push_back(framework_id.clone());
         if let Some(fw) = self.frameworks.remove(framework_id) {
             self.operator_event(super::OperatorEvent::FrameworkRemoved(fw.spec.clone()));
-            self.allocator.remove_framework(fw.slot);
-            self.framework_slots.give_back(fw.slot.0);
+            for r in &fw.role_slots {
+                self.allocator.remove_framework(r.slot);
+                self.framework_slots.give_back(r.slot.0);
+            }
             if let Some(stream) = fw.stream {
                 self.streams.remove(&stream);
                 self.outputs.push_back(MasterOutput::CloseStream { stream });
@@ -661,15 +872,21 @@ impl Master {
                     id: Some(record.id.clone()),
                     name: record.name.clone(),
                     user: record.user.clone(),
-                    role,
+                    role: role.clone(),
                     failover_timeout: Duration::ZERO,
                     checkpoint: record.checkpoint,
                     hostname: None,
                     principal: None,
                     capabilities: FrameworkCapabilities::default(),
+                    roles: Vec::new(),
                 },
                 id: record.id.clone(),
                 slot,
+                role_slots: alloc::vec![RoleSlot {
+                    role: role.clone(),
+                    slot,
+                    suppressed: false,
+                }],
                 stream: None,
                 stream_token: String::new(),
                 offers: Vec::new(),
@@ -752,14 +969,15 @@ impl Master {
         if offer_ids.is_empty() {
             invalid = Some(String::from("no offer ids given"));
         }
-        let launches = operations.into_iter().flat_map(|op| match op {
-            Operation::Launch(tasks) => tasks,
-            Operation::Unsupported(_) => Vec::new(),
-        });
         if let Some(why) = invalid {
             for o in &offers {
                 self.recover_offer(now, o, None);
             }
+            let launches = operations.into_iter().flat_map(|op| match op {
+                Operation::Launch(tasks) => tasks,
+                Operation::LaunchGroup(group) => group.tasks,
+                Operation::Unsupported(_) => Vec::new(),
+            });
             for t in launches {
                 let status = self.master_status(
                     t.task_id,
@@ -780,8 +998,32 @@ impl Master {
             // Same identities on one agent always add; a failure would mean corrupt offers.
             let _ = remaining.add_all(&o.resources);
         }
-        for t in launches {
-            self.launch_task(now, wall, framework_id, &agent_id, &role, &mut remaining, t);
+        for op in operations {
+            match op {
+                Operation::Launch(tasks) => {
+                    for t in tasks {
+                        self.launch_task(
+                            now,
+                            wall,
+                            framework_id,
+                            &agent_id,
+                            &role,
+                            &mut remaining,
+                            t,
+                        );
+                    }
+                }
+                Operation::LaunchGroup(group) => self.launch_group(
+                    now,
+                    wall,
+                    framework_id,
+                    &agent_id,
+                    &role,
+                    &mut remaining,
+                    group,
+                ),
+                Operation::Unsupported(_) => {}
+            }
         }
         if !remaining.is_empty() {
             let leftover = OfferRecord {

@@ -12,14 +12,17 @@
 mod agents;
 mod events;
 mod frameworks;
+mod operator;
 mod tasks;
 mod view;
 
 pub use events::OperatorEvent;
 pub use frameworks::{
-    CallError, CompletedFramework, FrameworkCapabilities, FrameworkSpec, Operation, SchedulerCall,
-    SubscribeError, TaskLaunch, MAX_MESSAGE_DATA,
+    CallError, CompletedFramework, FrameworkCapabilities, FrameworkSpec, Operation, RolesError,
+    SchedulerCall, SubscribeError, TaskLaunch, MAX_MESSAGE_DATA, MAX_ROLES_PER_FRAMEWORK,
 };
+pub use operator::{OperatorCall, OperatorError, OperatorTicket};
+pub use tasks::GroupLaunch;
 pub use view::{AgentView, FrameworkView, TaskView};
 
 use crate::allocator::{Allocator, AllocatorConfig};
@@ -189,6 +192,8 @@ enum PendingOp {
     },
     /// An agent removal; nothing waits on it.
     Remove,
+    /// An operator call (UPDATE_WEIGHTS, MARK_AGENT_GONE) waiting to be answered.
+    Operator(operator::PendingCall),
 }
 
 /// The master.
@@ -212,6 +217,8 @@ pub struct Master {
     /// Torn-down frameworks, oldest first, at most `max_completed_frameworks`.
     completed_frameworks: VecDeque<frameworks::CompletedFramework>,
     pending: BTreeMap<u64, PendingOp>,
+    /// Answers to operator calls, for [`Master::poll_operator_completion`].
+    operator_done: VecDeque<(OperatorTicket, Result<(), OperatorError>)>,
     /// Whether an operator is subscribed to the event stream, and its next heartbeat.
     operator_subscribed: bool,
     next_operator_heartbeat: Instant,
@@ -290,6 +297,7 @@ impl Master {
             completed_per_framework: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
             pending: BTreeMap::new(),
+            operator_done: VecDeque::new(),
             operator_subscribed: false,
             next_operator_heartbeat: now,
             closed_conns: alloc::collections::BTreeSet::new(),
@@ -401,6 +409,9 @@ impl Master {
             }
             crate::registry::Outcome::Abandoned => {
                 self.phase = Phase::Standby;
+                if let PendingOp::Operator(call) = op {
+                    self.abandon_operator_call(call);
+                }
                 return;
             }
         };
@@ -408,6 +419,7 @@ impl Master {
             PendingOp::Recover => {
                 if let Ok(Applied::Recovered { epoch }) = outcome {
                     self.phase = Phase::Leading;
+                    self.apply_registry_weights();
                     let n = self.registry().admitted.len();
                     self.log(alloc::format!(
                         "recovered registry (leader epoch {epoch}, {n} admitted agents); serving"
@@ -421,6 +433,7 @@ impl Master {
                 self.finish_reregistration(now, wall, conn, rereg, outcome)
             }
             PendingOp::Remove => {}
+            PendingOp::Operator(call) => self.finish_operator_call(now, wall, call, outcome),
         }
     }
 

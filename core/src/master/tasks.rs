@@ -16,6 +16,20 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// A LAUNCH_GROUP operation (Mesos `Offer.Operation.LaunchGroup`): tasks that start together
+/// under one default executor, or not at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupLaunch {
+    pub executor_id: ExecutorId,
+    pub executor_name: String,
+    pub executor_resources: Resources,
+    /// Each task has `command` set and `executor` unset (the API layer marks others invalid).
+    pub tasks: Vec<TaskLaunch>,
+    /// Set by the API layer when the executor is malformed or uses something mesolite does not
+    /// implement: every task gets `TASK_ERROR` with `REASON_TASK_GROUP_INVALID` and this message.
+    pub invalid: Option<String>,
+}
+
 /// A task the master tracks (Mesos `Task`).
 #[derive(Clone, Debug)]
 pub(super) struct TaskEntry {
@@ -34,6 +48,9 @@ pub(super) struct TaskEntry {
     pub status_update_uuid: Option<[u8; 16]>,
     /// Resources already given back to the allocator (at the first terminal state).
     pub released: bool,
+    /// The role the task's resources are allocated to (its offer's role): they go back to the
+    /// framework's allocator slot of this role.
+    pub role: Role,
 }
 
 impl Master {
@@ -44,7 +61,7 @@ impl Master {
         wall: WallTime,
         framework_id: &FrameworkId,
         agent_id: &AgentId,
-        _role: &Role,
+        role: &Role,
         remaining: &mut Resources,
         launch: TaskLaunch,
     ) {
@@ -166,6 +183,7 @@ impl Master {
                 status_update_state: None,
                 status_update_uuid: None,
                 released: false,
+                role: role.clone(),
             },
         );
         self.operator_event(OperatorEvent::TaskAdded {
@@ -183,6 +201,219 @@ impl Master {
             "launching task {} of framework {framework_id} on agent {agent_id}",
             launch.task_id
         ));
+    }
+
+    /// LAUNCH_GROUP: validates the whole group first; one invalid task, or resources that do not
+    /// fit, fail every task of it with `TASK_ERROR` (`REASON_TASK_GROUP_INVALID`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn launch_group(
+        &mut self,
+        _now: Instant,
+        wall: WallTime,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        role: &Role,
+        remaining: &mut Resources,
+        group: GroupLaunch,
+    ) {
+        let invalid = self.validate_group(framework_id, agent_id, &group);
+        // A running executor of this framework on this agent already holds its resources.
+        let executor_known = self.tasks.values().any(|t| {
+            &t.framework_id == framework_id
+                && &t.agent_id == agent_id
+                && t.executor_id == group.executor_id
+                && !t.state.is_terminal()
+        });
+        let mut needed = Resources::new();
+        let mut overflow = false;
+        if !executor_known {
+            overflow |= needed.add_all(&group.executor_resources).is_err();
+        }
+        for t in &group.tasks {
+            overflow |= needed.add_all(&t.resources).is_err();
+        }
+        let invalid = invalid.or_else(|| {
+            if overflow {
+                Some(String::from("task group resources overflow"))
+            } else if needed.is_empty() {
+                Some(String::from("task group uses no resources"))
+            } else {
+                let mut left = remaining.clone();
+                left.subtract(&needed).is_err().then(|| {
+                    alloc::format!(
+                        "task group uses more resources ({needed}) than the offers hold ({remaining})"
+                    )
+                })
+            }
+        });
+        if let Some(why) = invalid {
+            for t in &group.tasks {
+                let status = self.master_status(
+                    t.task_id.clone(),
+                    TaskState::Error,
+                    StatusReason::TaskGroupInvalid,
+                    &why,
+                    Some(agent_id.clone()),
+                    wall,
+                );
+                self.send_status(framework_id, status);
+            }
+            if group.tasks.is_empty() {
+                self.log(alloc::format!(
+                    "ignoring a LAUNCH_GROUP of framework {framework_id}: {why}"
+                ));
+            }
+            return;
+        }
+        let Some(conn) = self.agent_conn(agent_id) else {
+            for t in &group.tasks {
+                let status = self.master_status(
+                    t.task_id.clone(),
+                    TaskState::Lost,
+                    StatusReason::AgentDisconnected,
+                    "agent disconnected before the task group could be sent",
+                    Some(agent_id.clone()),
+                    wall,
+                );
+                self.send_status(framework_id, status);
+            }
+            return;
+        };
+        // Checked above: the group fits.
+        let _ = remaining.subtract(&needed);
+        let executor = ExecutorSpec {
+            executor_id: group.executor_id.clone(),
+            name: group.executor_name.clone(),
+            command: None,
+            resources: group.executor_resources.clone(),
+        };
+        let framework = self.framework_record(framework_id);
+        let mut specs = Vec::with_capacity(group.tasks.len());
+        for (i, launch) in group.tasks.into_iter().enumerate() {
+            // The executor's resources are accounted with the group's first task.
+            let mut held = launch.resources.clone();
+            if i == 0 && !executor_known {
+                let _ = held.add_all(&group.executor_resources);
+            }
+            specs.push(TaskSpec {
+                task_id: launch.task_id.clone(),
+                name: launch.name.clone(),
+                resources: launch.resources,
+                executor: executor.clone(),
+                command: launch.command,
+                kill_grace: launch.kill_grace,
+                data: launch.data,
+            });
+            self.tasks.insert(
+                (framework_id.clone(), launch.task_id.clone()),
+                TaskEntry {
+                    task_id: launch.task_id.clone(),
+                    name: launch.name,
+                    framework_id: framework_id.clone(),
+                    agent_id: agent_id.clone(),
+                    executor_id: group.executor_id.clone(),
+                    state: TaskState::Staging,
+                    resources: held,
+                    statuses: VecDeque::new(),
+                    status_update_state: None,
+                    status_update_uuid: None,
+                    released: false,
+                    role: role.clone(),
+                },
+            );
+            self.operator_event(OperatorEvent::TaskAdded {
+                framework_id: framework_id.clone(),
+                task_id: launch.task_id,
+            });
+        }
+        self.log(alloc::format!(
+            "launching a group of {} tasks under executor {} of framework {framework_id} on agent {agent_id}",
+            specs.len(),
+            group.executor_id
+        ));
+        self.outputs.push_back(MasterOutput::ToAgent {
+            conn,
+            msg: MasterToAgent::RunTaskGroup {
+                framework,
+                executor,
+                tasks: specs,
+            },
+        });
+    }
+
+    /// The first reason a task group cannot launch, Mesos' group validation.
+    fn validate_group(
+        &self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        group: &GroupLaunch,
+    ) -> Option<String> {
+        if let Some(why) = &group.invalid {
+            return Some(why.clone());
+        }
+        if group.tasks.is_empty() {
+            return Some(String::from("Task group must contain at least one task"));
+        }
+        // A command task's generated executor has the task's id: that executor is not a default one.
+        if self.tasks.values().any(|t| {
+            &t.framework_id == framework_id
+                && &t.agent_id == agent_id
+                && t.executor_id == group.executor_id
+                && t.task_id.as_str() == t.executor_id.as_str()
+                && !t.state.is_terminal()
+        }) {
+            return Some(alloc::format!(
+                "executor {} is already in use by a command task",
+                group.executor_id
+            ));
+        }
+        for (i, t) in group.tasks.iter().enumerate() {
+            let why = if let Some(why) = &t.invalid {
+                Some(why.clone())
+            } else if t.task_id.as_str().is_empty() {
+                Some(String::from("task_id.value must not be empty"))
+            } else if &t.agent_id != agent_id {
+                Some(alloc::format!(
+                    "task {} names agent {} but the offers are on {agent_id}",
+                    t.task_id,
+                    t.agent_id
+                ))
+            } else if self
+                .tasks
+                .contains_key(&(framework_id.clone(), t.task_id.clone()))
+                || group.tasks[..i].iter().any(|o| o.task_id == t.task_id)
+            {
+                Some(alloc::format!("Task has duplicate ID: {}", t.task_id))
+            } else if t.executor.is_some() {
+                Some(alloc::format!(
+                    "task {}: 'TaskInfo.executor' must not be set in a task group",
+                    t.task_id
+                ))
+            } else if t.command.is_none() {
+                Some(alloc::format!(
+                    "task {}: 'TaskInfo.command' must be set in a task group",
+                    t.task_id
+                ))
+            } else {
+                None
+            };
+            if why.is_some() {
+                return why;
+            }
+        }
+        None
+    }
+
+    /// The framework facts an agent needs with a launch.
+    fn framework_record(&self, framework_id: &FrameworkId) -> FrameworkRecord {
+        let fw = &self.frameworks[framework_id];
+        FrameworkRecord {
+            id: framework_id.clone(),
+            name: fw.spec.name.clone(),
+            user: fw.spec.user.clone(),
+            checkpoint: fw.spec.checkpoint,
+            role: fw.spec.role.clone(),
+        }
     }
 
     /// A reliable status update from an agent: record it, release resources at the first terminal
@@ -275,7 +506,7 @@ impl Master {
 
     /// Moves a removed task to the completed tasks, keeping at most
     /// `max_completed_tasks_per_framework` per framework (the oldest of that framework goes).
-    fn remember_completed(&mut self, task: TaskEntry) {
+    pub(super) fn remember_completed(&mut self, task: TaskEntry) {
         let max = self.cfg.max_completed_tasks_per_framework;
         if max == 0 {
             return;
@@ -506,7 +737,10 @@ impl Master {
         if self.tasks.contains_key(&key) {
             return;
         }
-        let fw_slot = self.frameworks.get(&report.framework_id).map(|f| f.slot);
+        let fw = self.frameworks.get(&report.framework_id);
+        let fw_slot = fw.map(|f| f.slot);
+        // Agents report no role: recovered tasks count towards the framework's first role.
+        let role = fw.map(|f| f.spec.role.clone()).unwrap_or_default();
         let agent_slot = self.agents.get(agent_id).map(|a| a.slot);
         let released = report.state.is_terminal();
         if !released {
@@ -532,6 +766,7 @@ impl Master {
                 status_update_state: None,
                 status_update_uuid: None,
                 released,
+                role,
             },
         );
         self.operator_event(event);
@@ -585,32 +820,14 @@ impl Master {
     }
 
     fn release_task_resources(&mut self, now: Instant, task: &TaskEntry) {
-        let fw_slot = self.frameworks.get(&task.framework_id).map(|f| f.slot);
+        let fw_slot = self
+            .frameworks
+            .get(&task.framework_id)
+            .and_then(|f| f.slot_of(&task.role));
         let agent_slot = self.agents.get(&task.agent_id).map(|a| a.slot);
         if let (Some(fs), Some(ag)) = (fw_slot, agent_slot) {
             self.allocator.recover(now, fs, ag, &task.resources, None);
         }
-    }
-
-    /// Takes every task that ran on an agent out of the live tables (into completed tasks, as lost).
-    pub(super) fn take_agent_tasks(&mut self, agent: &AgentId) -> Vec<TaskEntry> {
-        let keys: Vec<(FrameworkId, TaskId)> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| &t.agent_id == agent)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut out = Vec::new();
-        for key in keys {
-            if let Some(mut task) = self.tasks.remove(&key) {
-                if !task.state.is_terminal() {
-                    task.state = TaskState::Lost;
-                }
-                out.push(task.clone());
-                self.remember_completed(task);
-            }
-        }
-        out
     }
 
     /// Drops every task of a removed framework (the agents were told to shut it down).

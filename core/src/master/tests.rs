@@ -121,6 +121,7 @@ impl Fixture {
             hostname: None,
             principal: None,
             capabilities: FrameworkCapabilities::default(),
+            roles: Vec::new(),
         };
         let s = self
             .m
@@ -532,6 +533,7 @@ fn a_framework_resubscribing_within_its_timeout_keeps_its_tasks() {
         hostname: None,
         principal: None,
         capabilities: FrameworkCapabilities::default(),
+        roles: Vec::new(),
     };
     let s =
         f.m.handle_subscribe(f.now, wall(), StreamId(11), spec)
@@ -658,4 +660,6 @@ fn a_registration_retried_from_the_same_agent_keeps_its_id_and_loses_unsent_task
     );
 }
 
+mod roles;
 mod scheduler_api;
+mod task_group;

@@ -46,6 +46,8 @@ pub struct TaskView<'a> {
     pub statuses: &'a alloc::collections::VecDeque<TaskStatus>,
     pub status_update_state: Option<TaskState>,
     pub status_update_uuid: Option<[u8; 16]>,
+    /// The role the task's resources are allocated to.
+    pub role: &'a crate::ids::Role,
 }
 
 impl Master {
@@ -175,5 +177,6 @@ fn task_view(t: &super::tasks::TaskEntry) -> TaskView<'_> {
         statuses: &t.statuses,
         status_update_state: t.status_update_state,
         status_update_uuid: t.status_update_uuid,
+        role: &t.role,
     }
 }

@@ -29,5 +29,5 @@ pub use state::{
     apply, apply_owned, AdmittedAgent, AgentRecord, Applied, MachineMode, MachineRecord, Op,
     OpError, QuotaRecord, Registry, RegistryInvalid, WeightRecord, MAX_ADMITTED_AGENTS,
     MAX_ATTRIBUTES_TEXT_LEN, MAX_HOSTNAME_LEN, MAX_IP_LEN, MAX_LEADER_LEN, MAX_REMEMBERED_AGENTS,
-    MAX_RESOURCES_TEXT_LEN,
+    MAX_RESOURCES_TEXT_LEN, MAX_WEIGHTS, MAX_WEIGHT_MILLI,
 };

@@ -29,6 +29,11 @@ pub const MAX_ADMITTED_AGENTS: usize = 102_400;
 /// Most entries in each of the unreachable and gone lists (Mesos `--registry_max_agent_count`);
 /// when full, the oldest entry is evicted to make room (the rule Mesos' registry GC applies).
 pub const MAX_REMEMBERED_AGENTS: usize = 102_400;
+/// Most roles with a stored weight. The allocator keeps room for this many roles beyond one per
+/// framework slot (`allocator::EXTRA_ROLES`), so a durable weight always fits in its table.
+pub const MAX_WEIGHTS: usize = crate::allocator::EXTRA_ROLES;
+/// Largest weight accepted, in thousandths (weight 1,000,000.0); the allocator keeps weights in a `u32`.
+pub const MAX_WEIGHT_MILLI: u64 = 1_000_000_000;
 
 /// What the registry keeps about an admitted agent (Mesos `SlaveInfo`, reduced).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +54,7 @@ pub struct AdmittedAgent {
     pub info: AgentRecord,
 }
 
-/// A role's weight (Mesos `WeightInfo`), in thousandths. Reserved: no operation writes it yet.
+/// A role's weight (Mesos `WeightInfo`), in thousandths, written by [`Op::UpdateWeights`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeightRecord {
     pub role: Role,
@@ -169,6 +174,18 @@ impl Registry {
                 }
             }
         }
+        if self.weights.len() > MAX_WEIGHTS {
+            return Err(RegistryInvalid::BadWeights);
+        }
+        for (i, w) in self.weights.iter().enumerate() {
+            let bad = w.weight_milli == 0
+                || w.weight_milli > MAX_WEIGHT_MILLI
+                || crate::resources::validate_role(w.role.as_str()).is_err()
+                || self.weights[..i].iter().any(|o| o.role == w.role);
+            if bad {
+                return Err(RegistryInvalid::BadWeights);
+            }
+        }
         for a in &self.admitted {
             check_record(&a.info).map_err(|e| match e {
                 OpError::FieldTooLong(f) => RegistryInvalid::FieldTooLong(f),
@@ -188,6 +205,8 @@ pub enum RegistryInvalid {
     TooManyAgents,
     DuplicateAgent,
     AgentNumberAhead,
+    /// Too many weights, a duplicate role, or a weight out of range.
+    BadWeights,
 }
 
 impl fmt::Display for RegistryInvalid {
@@ -200,6 +219,9 @@ impl fmt::Display for RegistryInvalid {
             RegistryInvalid::DuplicateAgent => f.write_str("an agent id appears twice"),
             RegistryInvalid::AgentNumberAhead => {
                 f.write_str("an agent id is numbered at or above next_agent_number")
+            }
+            RegistryInvalid::BadWeights => {
+                f.write_str("the role weights are too many, name a role twice, or are out of range")
             }
         }
     }
@@ -225,6 +247,9 @@ pub enum Op {
     RemoveAgent { id: AgentId },
     /// The operator marked the agent gone (Mesos `MarkSlaveGone`): refused forever after.
     MarkGone { id: AgentId, at: WallTime },
+    /// The operator set role weights (Mesos `UpdateWeights`): each replaces the role's stored
+    /// weight or is appended. Added after the first log format; older logs never contain it.
+    UpdateWeights { weights: Vec<WeightRecord> },
 }
 
 /// What an operation did.
@@ -256,6 +281,10 @@ pub enum OpError {
     FieldTooLong(&'static str),
     /// An agent id is empty or longer than [`MAX_ID_LEN`].
     BadAgentId,
+    /// A weight is zero or above [`MAX_WEIGHT_MILLI`], or its role is invalid.
+    BadWeight,
+    /// The update would store more than [`MAX_WEIGHTS`] weights.
+    TooManyWeights,
 }
 
 impl fmt::Display for OpError {
@@ -268,6 +297,14 @@ impl fmt::Display for OpError {
             }
             OpError::FieldTooLong(field) => write!(f, "agent {field} is too long"),
             OpError::BadAgentId => f.write_str("agent id is empty or too long"),
+            OpError::BadWeight => write!(
+                f,
+                "a weight must be positive and at most {} and name a valid role",
+                MAX_WEIGHT_MILLI / 1000
+            ),
+            OpError::TooManyWeights => {
+                write!(f, "at most {MAX_WEIGHTS} roles may have a weight")
+            }
         }
     }
 }
@@ -297,6 +334,7 @@ enum Plan {
     Remove { pos: usize },
     GoneFromAdmitted { pos: usize, at: WallTime },
     GoneFromUnreachable { pos: usize, at: WallTime },
+    Weights,
 }
 
 fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
@@ -362,7 +400,42 @@ fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
                 .map(|pos| Plan::GoneFromUnreachable { pos, at: *at })
                 .ok_or(OpError::UnknownAgent)
         }
+        Op::UpdateWeights { weights } => plan_weights(reg, weights),
     }
+}
+
+/// Checks a weight update: valid roles and weights, and room for the new roles. Unchanged when
+/// every weight is already stored.
+fn plan_weights(reg: &Registry, weights: &[WeightRecord]) -> Result<Plan, OpError> {
+    let mut added = 0usize;
+    let mut changed = false;
+    for (i, w) in weights.iter().enumerate() {
+        if w.weight_milli == 0
+            || w.weight_milli > MAX_WEIGHT_MILLI
+            || crate::resources::validate_role(w.role.as_str()).is_err()
+        {
+            return Err(OpError::BadWeight);
+        }
+        // A role named twice counts once; the last weight wins.
+        if weights[i + 1..].iter().any(|later| later.role == w.role) {
+            continue;
+        }
+        match reg.weights.iter().find(|s| s.role == w.role) {
+            Some(stored) => changed |= stored.weight_milli != w.weight_milli,
+            None => {
+                added += 1;
+                changed = true;
+            }
+        }
+    }
+    if reg.weights.len() + added > MAX_WEIGHTS {
+        return Err(OpError::TooManyWeights);
+    }
+    Ok(if changed {
+        Plan::Weights
+    } else {
+        Plan::Unchanged
+    })
 }
 
 /// Where [`commit`] gets the strings it stores: copied from a borrowed op, moved from an owned
@@ -371,6 +444,7 @@ trait OpParts {
     fn leader(self) -> String;
     fn info(self) -> AgentRecord;
     fn id_and_info(self) -> (AgentId, AgentRecord);
+    fn weights(self) -> Vec<WeightRecord>;
 }
 
 impl OpParts for &Op {
@@ -392,6 +466,12 @@ impl OpParts for &Op {
             _ => (AgentId::default(), AgentRecord::default()),
         }
     }
+    fn weights(self) -> Vec<WeightRecord> {
+        match self {
+            Op::UpdateWeights { weights } => weights.clone(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl OpParts for Op {
@@ -411,6 +491,12 @@ impl OpParts for Op {
         match self {
             Op::MarkReachable { id, info } => (id, info),
             _ => (AgentId::default(), AgentRecord::default()),
+        }
+    }
+    fn weights(self) -> Vec<WeightRecord> {
+        match self {
+            Op::UpdateWeights { weights } => weights,
+            _ => Vec::new(),
         }
     }
 }
@@ -469,6 +555,15 @@ fn commit(reg: &mut Registry, plan: Plan, op: impl OpParts) -> Applied {
             let (id, _) = reg.unreachable.remove(pos);
             remember(&mut reg.gone, id, at);
             Applied::Marked
+        }
+        Plan::Weights => {
+            for w in op.weights() {
+                match reg.weights.iter_mut().find(|s| s.role == w.role) {
+                    Some(stored) => stored.weight_milli = w.weight_milli,
+                    None => reg.weights.push(w),
+                }
+            }
+            Applied::Updated
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
@@ -571,4 +572,138 @@ fn a_batch_is_cut_to_fit_one_record() {
         "3000 ops of 12 KiB fit one 16 MiB record: {sizes:?}"
     );
     assert_eq!(sizes.iter().sum::<usize>(), 3000);
+}
+
+fn weight(role: &str, milli: u64) -> WeightRecord {
+    WeightRecord {
+        role: crate::ids::Role::from(role),
+        weight_milli: milli,
+    }
+}
+
+#[test]
+fn update_weights_replaces_appends_and_refuses_bad_weights() {
+    let mut reg = Registry::new_cluster("c");
+    let set = |ws: Vec<WeightRecord>| Op::UpdateWeights { weights: ws };
+    assert_eq!(
+        apply(&mut reg, &set(vec![weight("a", 2000), weight("b", 500)])),
+        Ok(Applied::Updated)
+    );
+    assert_eq!(reg.weights, vec![weight("a", 2000), weight("b", 500)]);
+    // The same weights again change nothing (and so are never written).
+    assert_eq!(
+        apply(&mut reg, &set(vec![weight("b", 500)])),
+        Ok(Applied::Unchanged)
+    );
+    // A role named twice: the last weight wins.
+    assert_eq!(
+        apply(
+            &mut reg,
+            &set(vec![weight("a", 100), weight("c", 1), weight("a", 3000)])
+        ),
+        Ok(Applied::Updated)
+    );
+    assert_eq!(
+        reg.weights,
+        vec![weight("a", 3000), weight("b", 500), weight("c", 1)]
+    );
+    let before = reg.clone();
+    for bad in [
+        weight("a", 0),
+        weight("a", MAX_WEIGHT_MILLI + 1),
+        weight("", 1000),
+        weight("/x", 1000),
+    ] {
+        assert_eq!(apply(&mut reg, &set(vec![bad])), Err(OpError::BadWeight));
+    }
+    assert_eq!(reg, before);
+    assert_eq!(reg.validate(), Ok(()));
+}
+
+#[test]
+fn weights_are_bounded() {
+    let mut reg = Registry::new_cluster("c");
+    let many: Vec<WeightRecord> = (0..MAX_WEIGHTS)
+        .map(|i| weight(&format!("r{i}"), 1500))
+        .collect();
+    assert_eq!(
+        apply(&mut reg, &Op::UpdateWeights { weights: many }),
+        Ok(Applied::Updated)
+    );
+    let one_more = Op::UpdateWeights {
+        weights: vec![weight("r0", 10), weight("extra", 10)],
+    };
+    assert_eq!(apply(&mut reg, &one_more), Err(OpError::TooManyWeights));
+    assert_eq!(
+        reg.weights[0].weight_milli, 1500,
+        "refused ops change nothing"
+    );
+    reg.weights.push(weight("extra", 10));
+    assert_eq!(reg.validate(), Err(RegistryInvalid::BadWeights));
+}
+
+#[test]
+fn update_weights_round_trips_through_the_log_and_old_ops_keep_their_encoding() {
+    let entry = Entry {
+        index: 1,
+        ops: vec![Op::UpdateWeights {
+            weights: vec![weight("dev", 2500)],
+        }],
+    };
+    let bytes = encode_entry(&entry).unwrap();
+    // [format][index 1][1 op][variant 7 = the eighth, appended last][1 weight][role "dev"][2500 varint]
+    assert_eq!(
+        bytes,
+        vec![
+            LOG_FORMAT_VERSION,
+            1,
+            1,
+            7,
+            1,
+            3,
+            b'd',
+            b'e',
+            b'v',
+            0xc4,
+            0x13
+        ]
+    );
+    let decoded = decode_entry(&bytes).unwrap();
+    assert_eq!(decoded, entry);
+    let mut reg = Registry::new_cluster("c");
+    apply_entry(&mut reg, decoded).unwrap();
+    assert_eq!(reg.weights, vec![weight("dev", 2500)]);
+    // A log written before UpdateWeights existed: RemoveAgent is still variant 5 and MarkGone 6.
+    let old = [
+        LOG_FORMAT_VERSION,
+        2,
+        2,
+        5,
+        4,
+        b'c',
+        b'-',
+        b'S',
+        b'0',
+        6,
+        4,
+        b'c',
+        b'-',
+        b'S',
+        b'1',
+        9,
+    ];
+    let e = decode_entry(&old).unwrap();
+    assert_eq!(
+        e.ops,
+        vec![
+            Op::RemoveAgent { id: id("c-S0") },
+            Op::MarkGone {
+                id: id("c-S1"),
+                at: WallTime { unix_nanos: 9 }
+            }
+        ]
+    );
+    // Weights survive a snapshot.
+    let snap = encode_snapshot(&reg).unwrap();
+    assert_eq!(decode_snapshot(&snap).unwrap().weights, reg.weights);
 }

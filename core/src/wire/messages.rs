@@ -93,6 +93,11 @@ pub enum StatusReason {
     FrameworkRemoved,
     ContainerLaunchFailed,
     ExecutorRegistrationTimeout,
+    /// A task of a LAUNCH_GROUP failed validation, so the whole group did (Mesos
+    /// `REASON_TASK_GROUP_INVALID`).
+    TaskGroupInvalid,
+    /// The operator marked the task's agent gone (Mesos `REASON_AGENT_REMOVED_BY_OPERATOR`).
+    AgentRemovedByOperator,
 }
 
 /// One task status (Mesos `TaskStatus`). `uuid` is set for reliable updates, which must be acknowledged.
@@ -181,6 +186,13 @@ pub enum MasterToAgent {
     RunTask {
         framework: FrameworkRecord,
         task: Box<TaskSpec>,
+    },
+    /// Run a task group (a pod) atomically under one default executor (Mesos `RunTaskGroupMessage`).
+    /// Every task's `executor` equals `executor`.
+    RunTaskGroup {
+        framework: FrameworkRecord,
+        executor: ExecutorSpec,
+        tasks: Vec<TaskSpec>,
     },
     /// Kill a task (Mesos `KillTaskMessage`).
     KillTask {

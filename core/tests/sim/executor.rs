@@ -222,7 +222,8 @@ impl World {
                 }
                 self.maybe_exit(&key);
             }
-            ExecutorEvent::Message(_) => {}
+            // The simulated schedulers launch no task groups.
+            ExecutorEvent::Message(_) | ExecutorEvent::LaunchGroup(_) => {}
             ExecutorEvent::Shutdown => {
                 let mut kill = Vec::new();
                 for (tid, t) in e.tasks.iter_mut() {

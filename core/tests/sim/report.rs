@@ -171,6 +171,15 @@ pub fn short_m2a(m: &MasterToAgent) -> String {
         MasterToAgent::Refused { reason, .. } => format!("Refused ({reason})"),
         MasterToAgent::Ping { seq } => format!("Ping {seq}"),
         MasterToAgent::RunTask { task, .. } => format!("RunTask {}", task.task_id),
+        MasterToAgent::RunTaskGroup {
+            executor, tasks, ..
+        } => {
+            format!(
+                "RunTaskGroup {} ({} tasks)",
+                executor.executor_id,
+                tasks.len()
+            )
+        }
         MasterToAgent::KillTask { task_id, .. } => format!("KillTask {task_id}"),
         MasterToAgent::Acknowledge { task_id, .. } => format!("Acknowledge {task_id}"),
         MasterToAgent::ShutdownFramework { framework_id } => {

@@ -142,6 +142,7 @@ impl SimScheduler {
             hostname: None,
             principal: None,
             capabilities: Default::default(),
+            roles: Vec::new(),
         }
     }
 }

@@ -41,6 +41,7 @@ fn subscribe_with(f: &mut Fixture, caps: FrameworkCapabilities) -> (FrameworkId,
         hostname: None,
         principal: None,
         capabilities: caps,
+        roles: Vec::new(),
     };
     let s =
         f.m.handle_subscribe(f.now, wall(), StreamId(10), spec)
