@@ -767,12 +767,21 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
     let event = match e {
         ExecutorEvent::Subscribed {
             framework,
-            executor_id,
+            executor,
             agent_id,
             container_id,
         } => {
-            let executor_info =
-                executor_info(v1::ExecutorType::Default, executor_id, &framework.id);
+            // A framework's executor (with a command) is CUSTOM; the generated ones (command
+            // and task-group executors) are Mesos' built-in DEFAULT kind.
+            let kind = if executor.command.is_some() {
+                v1::ExecutorType::Custom
+            } else {
+                v1::ExecutorType::Default
+            };
+            let mut executor_info = executor_info(kind, &executor.executor_id, &framework.id);
+            executor_info.command = executor.command.as_ref().map(command_to_v1);
+            executor_info.name = (!executor.name.is_empty()).then(|| executor.name.clone());
+            executor_info.resources = resources_to_v1(&executor.resources, None);
             Event::subscribed(v1::executor::Subscribed {
                 executor_info,
                 framework_info: framework_record_to_v1(framework),

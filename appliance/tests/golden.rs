@@ -491,13 +491,35 @@ fn executor_event(a: &Agent, e: &ExecutorEvent) -> String {
     record_json(&convert::executor_event_record(a, e))
 }
 
-fn subscribed_event() -> ExecutorEvent {
+/// SUBSCRIBED for a framework's custom executor (`custom`) or a generated one.
+fn subscribed_event_for(custom: bool) -> ExecutorEvent {
     ExecutorEvent::Subscribed {
         framework: framework_record(),
-        executor_id: ExecutorId::from("e1"),
+        executor: Box::new(ExecutorSpec {
+            executor_id: ExecutorId::from("e1"),
+            name: if custom {
+                "my executor".into()
+            } else {
+                String::new()
+            },
+            command: custom.then(|| CommandSpec {
+                shell: true,
+                value: "./my-executor".into(),
+                ..Default::default()
+            }),
+            resources: if custom {
+                Resources::parse("cpus:0.1").expect("resources")
+            } else {
+                Resources::new()
+            },
+        }),
         agent_id: Some(AgentId::from("c-S0")),
         container_id: ContainerId::from("ct1"),
     }
+}
+
+fn subscribed_event() -> ExecutorEvent {
+    subscribed_event_for(false)
 }
 
 // include/mesos/v1/executor/executor.proto: Event.Subscribed { required ExecutorInfo executor_info = 1;
@@ -531,14 +553,22 @@ fn executor_subscribed() {
 // unset; an executor with a `command` (every custom executor) is CUSTOM (master validation
 // `executor::internal::validateType`, and type inference for LAUNCH when unset).
 #[test]
-#[ignore = "product bug: executor SUBSCRIBED sends executor_info.type DEFAULT (and no command/name/resources/data) for custom executors"]
 fn executor_subscribed_custom_executor_type() {
     let a = registered_agent();
-    let got = parse(&executor_event(&a, &subscribed_event()));
+    let got = parse(&executor_event(&a, &subscribed_event_for(true)));
+    let info = &got["subscribed"]["executor_info"];
+    assert_eq!(info["type"], "CUSTOM", "{got}");
+    assert_eq!(info["command"]["value"], "./my-executor", "{got}");
+    assert_eq!(info["name"], "my executor", "{got}");
+    assert_eq!(info["resources"][0]["name"], "cpus", "{got}");
+    let generated = parse(&executor_event(&a, &subscribed_event_for(false)));
     assert_eq!(
-        got["subscribed"]["executor_info"]["type"], "CUSTOM",
-        "{got}"
+        generated["subscribed"]["executor_info"]["type"], "DEFAULT",
+        "{generated}"
     );
+    assert!(generated["subscribed"]["executor_info"]
+        .get("command")
+        .is_none());
 }
 
 // include/mesos/v1/executor/executor.proto: Event.Launch { required TaskInfo task = 1; }

@@ -20,7 +20,8 @@ use core::fmt;
 pub enum ExecutorEvent {
     Subscribed {
         framework: FrameworkRecord,
-        executor_id: ExecutorId,
+        /// The executor as the framework described it (or the generated one).
+        executor: Box<crate::wire::ExecutorSpec>,
         agent_id: Option<crate::ids::AgentId>,
         container_id: ContainerId,
     },
@@ -71,6 +72,8 @@ pub(super) struct ExecutorEntry {
     pub command_executor: bool,
     /// The task groups this (default) executor runs, each delivered and killed as a whole.
     pub groups: Vec<Vec<TaskId>>,
+    /// The executor as the framework described it (or the generated one).
+    pub spec: crate::wire::ExecutorSpec,
 }
 
 impl ExecutorEntry {
@@ -299,6 +302,7 @@ impl Agent {
                 killing: Vec::new(),
                 command_executor,
                 groups,
+                spec: executor.clone(),
             },
         );
     }
@@ -347,6 +351,7 @@ impl Agent {
         }
         exec.state = ExecutorState::Running;
         let container_id = exec.container_id.clone();
+        let spec = Box::new(exec.spec.clone());
         let queued = core::mem::take(&mut exec.queued);
         for t in &queued {
             exec.launched
@@ -357,7 +362,7 @@ impl Agent {
             stream,
             event: ExecutorEvent::Subscribed {
                 framework,
-                executor_id: executor_id.clone(),
+                executor: spec,
                 agent_id,
                 container_id,
             },
