@@ -124,7 +124,7 @@ fn frameworks_json(m: &Master) -> Vec<Value> {
                 "name": f.spec.name,
                 "user": f.spec.user,
                 "role": f.spec.role.as_str(),
-                "roles": [f.spec.role.as_str()],
+                "roles": f.spec.subscribed_roles().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
                 "principal": f.spec.principal,
                 "hostname": f.spec.hostname.clone().unwrap_or_default(),
                 "pid": "",
