@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: the machine, the allocator and registry benches, and the idle RSS of a
-//! master and an agent started from the release binary.
+//! `cargo xtask bench`: the machine, the allocator and registry benches, the end-to-end
+//! throughput and GET_STATE benches of the appliance (run against `target/release/mesolite`),
+//! and the idle RSS of a master and an agent started from the release binary.
 //!
 //! Idle RSS targets: an agent below 4 MiB, a master below 6 MiB (VmRSS, about 3 s after start).
 //! The processes run on loopback ports picked by the kernel and in temporary work directories,
@@ -24,10 +25,16 @@ const MASTER_TARGET_KIB: u64 = 6 * 1024;
 const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
 
 /// The benches this job runs: (package, package directory, bench target).
-const BENCHES: [(&str, &str, &str); 2] = [
+const BENCHES: [(&str, &str, &str); 4] = [
     ("mesolite-core", "core", "allocator"),
     ("mesolite-platform", "platform", "registry"),
+    ("mesolite", "appliance", "throughput"),
+    ("mesolite", "appliance", "get_state"),
 ];
+
+/// The package whose benches start `mesolite` processes; they get the release binary's path in
+/// `MESOLITE_BENCH_BIN`.
+const APPLIANCE: &str = "mesolite";
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +62,7 @@ impl BenchArgs {
 
 pub fn run(args: &BenchArgs) -> Result<(), XtaskError> {
     print_machine();
+    let mut release = None;
     for (package, dir, bench) in BENCHES {
         if !bench_exists(Path::new(dir), bench) {
             println!("skipped: {bench} (not built yet)");
@@ -64,9 +72,27 @@ pub fn run(args: &BenchArgs) -> Result<(), XtaskError> {
         if args.quick {
             cargo.env("MESOLITE_BENCH_QUICK", "1");
         }
+        if package == APPLIANCE {
+            let binary = match &release {
+                Some(binary) => binary,
+                None => release.insert(build_release_host()?),
+            };
+            cargo.env("MESOLITE_BENCH_BIN", binary);
+        }
         cmd::run(cargo.args(["bench", "-p", package, "--bench", bench]))?;
     }
     idle_rss()
+}
+
+/// Builds the host's release binary (`target/release/mesolite`) and returns its path.
+fn build_release_host() -> Result<PathBuf, XtaskError> {
+    cmd::run(cmd::cargo().env_remove("CARGO_TARGET_DIR").args([
+        "build",
+        "--release",
+        "-p",
+        "mesolite",
+    ]))?;
+    Ok(cmd::workspace_root().join("target/release/mesolite"))
 }
 
 /// Prints the processor count, CPU model, kernel and memory, so results can be compared.
@@ -137,14 +163,9 @@ fn declares_bench(manifest: &str, name: &str) -> bool {
 /// and an agent from each, and prints their idle RSS.
 fn idle_rss() -> Result<(), XtaskError> {
     eprintln!("\n==> bench: idle RSS");
-    cmd::run(cmd::cargo().env_remove("CARGO_TARGET_DIR").args([
-        "build",
-        "--release",
-        "-p",
-        "mesolite",
-    ]))?;
+    let host = build_release_host()?;
+    measure_idle("host", &host)?;
     let root = cmd::workspace_root();
-    measure_idle("host", &root.join("target/release/mesolite"))?;
     cmd::ensure_target(MUSL)?;
     cmd::run(cmd::cargo().env_remove("CARGO_TARGET_DIR").args([
         "build",

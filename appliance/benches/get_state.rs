@@ -1,0 +1,668 @@
+//! Bench: operator GET_STATE latency of a real `mesolite master` holding 100 agents, 10,000
+//! running and 10,000 completed tasks, with one client and with 20 concurrent clients.
+//!
+//! The agents are simulated in this process: each speaks the internal protocol on its own
+//! connection (Register, answer Ping, answer RunTask with reliable RUNNING updates, and a
+//! FINISHED update for every task whose id ends in `-done`). Ten schedulers (the master keeps at
+//! most 1,000 completed tasks per framework) subscribe over the v1 API, launch 2,000 `/bin/true`
+//! tasks each on the offers they get, acknowledge every update (so finished tasks become
+//! completed) and then keep their streams open while GET_STATE is measured. The master runs with
+//! its default flags. `MESOLITE_BENCH_QUICK=1` shrinks the cluster to 20 agents and 2 frameworks.
+//!
+//! The binary is `MESOLITE_BENCH_BIN` when set, else the one cargo built for this bench.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode};
+use mesolite_appliance::client::{self, EventStream};
+use mesolite_appliance::v1::{self, from_json};
+use mesolite_core::ids::AgentId;
+use mesolite_core::resources::Resources;
+use mesolite_core::task_state::TaskState;
+use mesolite_core::time::WallTime;
+use mesolite_core::wire::{
+    AgentInfo, AgentToMaster, MasterToAgent, StatusSource, StatusUpdate, TaskStatus,
+};
+use mesolite_platform::net::{self, FrameReader};
+use serde_json::json;
+use std::fmt;
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const ONE_CLIENT_TARGET_MS: f64 = 20.0;
+const TWENTY_CLIENTS_TARGET_MS: f64 = 100.0;
+/// Resources of each simulated agent (room for 200 tasks of `cpus:0.1;mem:32`).
+const AGENT_RESOURCES: &str = "cpus:32;mem:65536;disk:65536;ports:[31000-32000]";
+const TASK_CPUS: f64 = 0.1;
+const TASK_MEM: f64 = 32.0;
+/// Measured requests with one client, and rounds of twenty clients.
+const ONE_CLIENT_SAMPLES: usize = 9;
+const TWENTY_CLIENT_ROUNDS: usize = 5;
+const CONCURRENT_CLIENTS: usize = 20;
+/// Longest the cluster may take to reach its size.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why the bench could not measure.
+#[derive(Debug)]
+struct BenchError(String);
+
+impl fmt::Display for BenchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn fail(msg: impl Into<String>) -> BenchError {
+    BenchError(msg.into())
+}
+
+fn machine() -> String {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("nproc={nproc} cpu=\"{model}\"")
+}
+
+/// The cluster's shape.
+#[derive(Clone, Copy)]
+struct Shape {
+    agents: usize,
+    frameworks: usize,
+    /// Tasks each framework launches; half of them finish.
+    tasks_per_framework: usize,
+}
+
+fn main() {
+    println!("machine {}", machine());
+    let bin = std::env::var_os("MESOLITE_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mesolite")));
+    println!("binary {}", bin.display());
+    let quick = std::env::var("MESOLITE_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let shape = if quick {
+        Shape {
+            agents: 20,
+            frameworks: 2,
+            tasks_per_framework: 2000,
+        }
+    } else {
+        Shape {
+            agents: 100,
+            frameworks: 10,
+            tasks_per_framework: 2000,
+        }
+    };
+    let result = Master::start(&bin).and_then(|master| {
+        let ex = Rc::new(smol::LocalExecutor::new());
+        let run = smol::block_on(ex.run(measure(ex.clone(), master.addr.clone(), shape)));
+        run.map_err(|e| fail(format!("{e}\n{}", master.log_tail())))
+    });
+    if let Err(e) = result {
+        println!("get_state agents={} FAILED: {e}", shape.agents);
+        std::process::exit(1);
+    }
+}
+
+/// Builds the cluster, then measures GET_STATE.
+async fn measure(
+    ex: Rc<smol::LocalExecutor<'static>>,
+    master: String,
+    shape: Shape,
+) -> Result<(), BenchError> {
+    let setup_started = Instant::now();
+    let built = smol::future::or(build(&ex, &master, shape), async {
+        smol::Timer::after(SETUP_TIMEOUT).await;
+        Err(fail(format!(
+            "the cluster was not built within {} s",
+            SETUP_TIMEOUT.as_secs()
+        )))
+    })
+    .await?;
+    let setup_s = setup_started.elapsed().as_secs_f64();
+
+    // One request first, to check the master holds what was built (and to warm up).
+    let (body, _) = get_state(&master).await?;
+    let state: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| fail(format!("GET_STATE is not JSON: {e}")))?;
+    let s = &state["get_state"];
+    let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+    let agents = count(&s["get_agents"]["agents"]);
+    let running = s["get_tasks"]["tasks"].as_array().map_or(0, |t| {
+        t.iter().filter(|t| t["state"] == "TASK_RUNNING").count()
+    });
+    let completed = count(&s["get_tasks"]["completed_tasks"]);
+    let want_running = shape.frameworks * shape.tasks_per_framework / 2;
+    if agents != shape.agents || running != want_running || completed != want_running {
+        return Err(fail(format!(
+            "GET_STATE shows {agents} agents, {running} running and {completed} completed tasks; \
+             expected {} agents and {want_running} of each",
+            shape.agents
+        )));
+    }
+
+    let mut one = Vec::new();
+    for _ in 0..ONE_CLIENT_SAMPLES {
+        let (_, ms) = get_state(&master).await?;
+        one.push(ms);
+    }
+    let mut twenty = Vec::new();
+    for _ in 0..TWENTY_CLIENT_ROUNDS {
+        let started = Instant::now();
+        let clients: Vec<_> = (0..CONCURRENT_CLIENTS)
+            .map(|_| ex.spawn(get_state_owned(master.clone())))
+            .collect();
+        for c in clients {
+            c.await?;
+        }
+        twenty.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let one_ms = median(&one);
+    let twenty_ms = median(&twenty);
+    let verdict = if one_ms <= ONE_CLIENT_TARGET_MS && twenty_ms <= TWENTY_CLIENTS_TARGET_MS {
+        "ok"
+    } else {
+        "MISSED"
+    };
+    println!(
+        "get_state agents={agents} running={running} completed={completed} one_client_ms={one_ms:.1} \
+         twenty_clients_ms={twenty_ms:.1} target_ms={ONE_CLIENT_TARGET_MS:.0}/{TWENTY_CLIENTS_TARGET_MS:.0} {verdict}"
+    );
+    println!(
+        "  detail: body_bytes={} one_client_min_ms={:.1} max_ms={:.1} twenty_min_ms={:.1} max_ms={:.1} \
+         setup_s={setup_s:.1} updates_acknowledged={}",
+        body.len(),
+        one.iter().copied().fold(f64::INFINITY, f64::min),
+        one.iter().copied().fold(0.0, f64::max),
+        twenty.iter().copied().fold(f64::INFINITY, f64::min),
+        twenty.iter().copied().fold(0.0, f64::max),
+        built.acks,
+    );
+    Ok(())
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// One GET_STATE on a new connection, read to the end: the body and the milliseconds it took.
+async fn get_state(master: &str) -> Result<(Bytes, f64), BenchError> {
+    let started = Instant::now();
+    let (status, body) =
+        client::post_json(master, "/api/v1", r#"{"type":"GET_STATE"}"#.into(), &[])
+            .await
+            .map_err(|e| fail(format!("GET_STATE: {e}")))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status != StatusCode::OK {
+        return Err(fail(format!("GET_STATE answered {status}")));
+    }
+    Ok((body, ms))
+}
+
+async fn get_state_owned(master: String) -> Result<(), BenchError> {
+    get_state(&master).await.map(drop)
+}
+
+/// What building the cluster did.
+struct Built {
+    acks: usize,
+}
+
+/// Registers the agents, then runs the schedulers until every task is running or completed.
+async fn build(
+    ex: &Rc<smol::LocalExecutor<'static>>,
+    master: &str,
+    shape: Shape,
+) -> Result<Built, BenchError> {
+    let resources =
+        Resources::parse(AGENT_RESOURCES).map_err(|e| fail(format!("agent resources: {e:?}")))?;
+    let mut registered = Vec::new();
+    for i in 0..shape.agents {
+        let (tx, rx) = smol::channel::bounded(1);
+        ex.spawn(sim_agent(master.to_string(), i, resources.clone(), tx))
+            .detach();
+        registered.push(rx);
+    }
+    for rx in registered {
+        rx.recv()
+            .await
+            .map_err(|_| fail("a simulated agent stopped"))??;
+    }
+    let (done_tx, done_rx) = smol::channel::unbounded();
+    for f in 0..shape.frameworks {
+        ex.spawn(scheduler(
+            master.to_string(),
+            f,
+            shape.tasks_per_framework,
+            done_tx.clone(),
+        ))
+        .detach();
+    }
+    let mut acks = 0;
+    for _ in 0..shape.frameworks {
+        acks += done_rx
+            .recv()
+            .await
+            .map_err(|_| fail("a scheduler stopped"))??;
+    }
+    Ok(Built { acks })
+}
+
+/// A simulated agent: registers, then answers pings and runs tasks by reporting them.
+async fn sim_agent(
+    master: String,
+    index: usize,
+    resources: Resources,
+    registered: smol::channel::Sender<Result<(), BenchError>>,
+) {
+    if let Err(e) = sim_agent_run(&master, index, resources, &registered).await {
+        let _ = registered.try_send(Err(e));
+    }
+}
+
+async fn sim_agent_run(
+    master: &str,
+    index: usize,
+    resources: Resources,
+    registered: &smol::channel::Sender<Result<(), BenchError>>,
+) -> Result<(), BenchError> {
+    let stream = net::connect_internal(master)
+        .await
+        .map_err(|e| fail(format!("agent {index}: connect: {e}")))?;
+    let mut writer = stream.clone();
+    let mut reader = FrameReader::new(stream);
+    let mut scratch = Vec::new();
+    let info = AgentInfo {
+        hostname: format!("sim-agent-{index}"),
+        ip: "127.0.0.1".into(),
+        port: 20_000 + index as u16,
+        resources,
+        attributes: Vec::new(),
+        version: "1.5.0".into(),
+    };
+    net::write_message(&mut writer, &AgentToMaster::Register { info }, &mut scratch)
+        .await
+        .map_err(|e| fail(format!("agent {index}: register: {e}")))?;
+    let mut agent_id = None::<AgentId>;
+    let mut uuid_counter = 0u64;
+    loop {
+        let msg = reader
+            .next::<MasterToAgent>()
+            .await
+            .map_err(|e| fail(format!("agent {index}: {e}")))?
+            .ok_or_else(|| fail(format!("agent {index}: the master closed the connection")))?;
+        match msg {
+            MasterToAgent::Registered { id } => {
+                agent_id = Some(id);
+                let _ = registered.try_send(Ok(()));
+            }
+            MasterToAgent::Refused { reason, .. } => {
+                return Err(fail(format!("agent {index}: refused: {reason}")));
+            }
+            MasterToAgent::Ping { seq } => {
+                net::write_message(&mut writer, &AgentToMaster::Pong { seq }, &mut scratch)
+                    .await
+                    .map_err(|e| fail(format!("agent {index}: {e}")))?;
+            }
+            MasterToAgent::RunTask { framework, task } => {
+                let mut states = vec![TaskState::Running];
+                if task.task_id.as_str().ends_with("-done") {
+                    states.push(TaskState::Finished);
+                }
+                for state in states {
+                    uuid_counter += 1;
+                    let mut uuid = [0u8; 16];
+                    uuid[..8].copy_from_slice(&(index as u64).to_le_bytes());
+                    uuid[8..].copy_from_slice(&uuid_counter.to_le_bytes());
+                    let update = StatusUpdate {
+                        framework_id: framework.id.clone(),
+                        status: TaskStatus {
+                            task_id: task.task_id.clone(),
+                            state,
+                            message: None,
+                            source: StatusSource::Executor,
+                            reason: None,
+                            agent_id: agent_id.clone(),
+                            executor_id: Some(task.executor.executor_id.clone()),
+                            timestamp: wall_now(),
+                            uuid: Some(uuid),
+                            data: Vec::new(),
+                            unreachable_time: None,
+                        },
+                        latest_state: state,
+                    };
+                    let msg = AgentToMaster::StatusUpdate(update);
+                    net::write_message(&mut writer, &msg, &mut scratch)
+                        .await
+                        .map_err(|e| fail(format!("agent {index}: {e}")))?;
+                }
+            }
+            // Acknowledgements and everything else need no answer from a simulated agent.
+            _ => {}
+        }
+    }
+}
+
+fn wall_now() -> WallTime {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    WallTime { unix_nanos: nanos }
+}
+
+/// A keep-alive HTTP/1.1 connection to the master for scheduler calls.
+struct Conn {
+    addr: String,
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> Result<Conn, BenchError> {
+        let stream = smol::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| fail(format!("cannot connect to {addr}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
+                .await
+                .map_err(|e| fail(format!("HTTP handshake: {e}")))?;
+        smol::spawn(async move {
+            let _ = conn.await;
+        })
+        .detach();
+        Ok(Conn {
+            addr: addr.to_string(),
+            sender,
+        })
+    }
+
+    async fn call(&mut self, stream_id: &str, body: String) -> Result<(), BenchError> {
+        self.sender
+            .ready()
+            .await
+            .map_err(|e| fail(format!("connection lost: {e}")))?;
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/scheduler")
+            .header(hyper::header::HOST, self.addr.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header("Mesos-Stream-Id", stream_id)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| fail(e.to_string()))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| fail(format!("call failed: {e}")))?;
+        let status = resp.status();
+        let text = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        if status != StatusCode::ACCEPTED {
+            return Err(fail(format!(
+                "call answered {status}: {}",
+                String::from_utf8_lossy(&text).trim()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A scheduler that launches `tasks` tasks, half of which finish; it reports the number of
+/// acknowledgements it sent once all are answered, then keeps its stream open.
+async fn scheduler(
+    master: String,
+    index: usize,
+    tasks: usize,
+    done: smol::channel::Sender<Result<usize, BenchError>>,
+) {
+    if let Err(e) = scheduler_run(&master, index, tasks, &done).await {
+        let _ = done.try_send(Err(e));
+    }
+}
+
+async fn scheduler_run(
+    master: &str,
+    index: usize,
+    tasks: usize,
+    done: &smol::channel::Sender<Result<usize, BenchError>>,
+) -> Result<(), BenchError> {
+    let subscribe = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {
+        "user": "root", "name": format!("get_state bench {index}")}}});
+    let answer = client::request(
+        master,
+        Method::POST,
+        "/api/v1/scheduler",
+        Some(subscribe.to_string()),
+        &[],
+    )
+    .await
+    .map_err(|e| fail(format!("SUBSCRIBE: {e}")))?;
+    if answer.status != StatusCode::OK {
+        return Err(fail(format!("SUBSCRIBE answered {}", answer.status)));
+    }
+    let stream_id = answer
+        .headers
+        .get("Mesos-Stream-Id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut events = EventStream::new(answer.body);
+    let mut conn = Conn::open(master).await?;
+    let mut framework_id = String::new();
+    let mut launched = 0usize;
+    let mut running = 0usize;
+    let mut finished = 0usize;
+    let mut acks = 0usize;
+    let mut reported = false;
+    let mut suppressed = false;
+    loop {
+        let record = events
+            .next()
+            .await
+            .map_err(|e| fail(format!("scheduler {index}: event stream: {e}")))?
+            .ok_or_else(|| fail(format!("scheduler {index}: the master closed the stream")))?;
+        let event: v1::scheduler::Event =
+            from_json(&record).map_err(|e| fail(format!("bad event: {e}")))?;
+        use v1::scheduler::EventType as E;
+        match event.kind {
+            Some(E::Subscribed) => {
+                if let Some(s) = event.subscribed {
+                    framework_id = s.framework_id.value;
+                }
+            }
+            Some(E::Offers) => {
+                for offer in event.offers.map(|o| o.offers).unwrap_or_default() {
+                    let fid = json!({"value": framework_id});
+                    let cpus = scalar(&offer, "cpus");
+                    let mem = scalar(&offer, "mem");
+                    let fit = ((cpus / TASK_CPUS + 1e-9).floor() as usize)
+                        .min((mem / TASK_MEM + 1e-9).floor() as usize)
+                        .min(tasks - launched);
+                    if fit == 0 {
+                        let body = json!({"framework_id": fid, "type": "DECLINE", "decline": {
+                            "offer_ids": [{"value": offer.id.value}],
+                            "filters": {"refuse_seconds": 3600.0}}});
+                        conn.call(&stream_id, body.to_string()).await?;
+                        continue;
+                    }
+                    let infos: Vec<serde_json::Value> = (launched..launched + fit)
+                        .map(|j| {
+                            let end = if j % 2 == 0 { "done" } else { "run" };
+                            json!({
+                                "name": format!("task {j}"),
+                                "task_id": {"value": format!("t{j}-{end}")},
+                                "agent_id": {"value": offer.agent_id.value},
+                                "resources": [
+                                    {"name": "cpus", "type": "SCALAR", "scalar": {"value": TASK_CPUS}},
+                                    {"name": "mem", "type": "SCALAR", "scalar": {"value": TASK_MEM}},
+                                ],
+                                "command": {"shell": false, "value": "/bin/true", "arguments": ["true"]},
+                            })
+                        })
+                        .collect();
+                    launched += fit;
+                    let body = json!({"framework_id": fid, "type": "ACCEPT", "accept": {
+                        "offer_ids": [{"value": offer.id.value}],
+                        "operations": [{"type": "LAUNCH", "launch": {"task_infos": infos}}],
+                        "filters": {"refuse_seconds": 3600.0}}});
+                    conn.call(&stream_id, body.to_string()).await?;
+                }
+                if launched == tasks && !suppressed {
+                    suppressed = true;
+                    let body = json!({"framework_id": {"value": framework_id}, "type": "SUPPRESS"});
+                    conn.call(&stream_id, body.to_string()).await?;
+                }
+            }
+            Some(E::Update) => {
+                let Some(update) = event.update else { continue };
+                let status = update.status;
+                if let (Some(uuid), Some(agent)) = (&status.uuid, &status.agent_id) {
+                    let body = json!({"framework_id": {"value": framework_id}, "type": "ACKNOWLEDGE",
+                        "acknowledge": {"agent_id": {"value": agent.value},
+                        "task_id": {"value": status.task_id.value},
+                        "uuid": v1::base64::encode(&uuid.0)}});
+                    conn.call(&stream_id, body.to_string()).await?;
+                    acks += 1;
+                }
+                match status.state {
+                    TaskState::Running => running += 1,
+                    TaskState::Finished => finished += 1,
+                    s => {
+                        return Err(fail(format!(
+                            "scheduler {index}: task {} went {}: {}",
+                            status.task_id.value,
+                            s.name(),
+                            status.message.unwrap_or_default()
+                        )))
+                    }
+                }
+                if !reported && running == tasks && finished == tasks / 2 {
+                    reported = true;
+                    let _ = done.try_send(Ok(acks));
+                }
+            }
+            Some(E::Error) => {
+                let msg = event.error.map(|e| e.message).unwrap_or_default();
+                return Err(fail(format!("scheduler {index}: ERROR event: {msg}")));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn scalar(offer: &v1::Offer, name: &str) -> f64 {
+    offer
+        .resources
+        .iter()
+        .filter(|r| r.name == name)
+        .filter_map(|r| r.scalar.map(|s| s.value))
+        .sum()
+}
+
+/// A started master in a scratch directory; dropping it stops the master and removes the directory.
+struct Master {
+    addr: String,
+    dir: PathBuf,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Master {
+    fn start(bin: &Path) -> Result<Master, BenchError> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| fail(format!("cannot find a free port: {e}")))?;
+        let dir =
+            std::env::temp_dir().join(format!("mesolite-bench-get-state-{}", std::process::id()));
+        fs::create_dir_all(dir.join("master"))
+            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        let log = dir.join("master.log");
+        let out = fs::File::create(&log).map_err(|e| fail(format!("log file: {e}")))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| fail(format!("log file: {e}")))?;
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(bin)
+            .args(["master", "--listen", &addr, "--work-dir"])
+            .arg(dir.join("master"))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| fail(format!("cannot start {}: {e}", bin.display())))?;
+        let mut master = Master {
+            addr,
+            dir,
+            child,
+            log,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = master.child.try_wait() {
+                return Err(fail(format!(
+                    "the master exited with {status}\n{}",
+                    master.log_tail()
+                )));
+            }
+            if smol::block_on(client::get(&master.addr, "/health"))
+                .is_ok_and(|(s, _)| s == StatusCode::OK)
+            {
+                return Ok(master);
+            }
+            if Instant::now() >= deadline {
+                return Err(fail(format!(
+                    "the master never answered GET /health\n{}",
+                    master.log_tail()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.len().saturating_sub(15);
+        format!(
+            "----- master log (last lines) -----\n{}",
+            lines[start..].join("\n")
+        )
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("get_state: could not remove {}: {e}", self.dir.display());
+        }
+    }
+}
