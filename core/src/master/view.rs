@@ -51,9 +51,29 @@ pub struct TaskView<'a> {
 }
 
 impl Master {
-    /// Live agents, ordered by id.
+    /// Live agents, ordered by id. One pass over tasks and offers computes every agent's
+    /// allocated and offered resources (not one pass per agent).
     pub fn agents(&self) -> impl Iterator<Item = AgentView<'_>> {
-        self.agents.values().map(move |a| self.agent_view(a))
+        let mut used: alloc::collections::BTreeMap<&AgentId, (Resources, Resources)> =
+            alloc::collections::BTreeMap::new();
+        for t in self.tasks.values().filter(|t| !t.released) {
+            let _ = used.entry(&t.agent_id).or_default().0.add_all(&t.resources);
+        }
+        for o in self.offers.values() {
+            let _ = used.entry(&o.agent_id).or_default().1.add_all(&o.resources);
+        }
+        self.agents.values().map(move |a| {
+            let (allocated, offered) = used.remove(&a.id).unwrap_or_default();
+            AgentView {
+                id: &a.id,
+                info: &a.info,
+                active: a.conn.is_some(),
+                registered_time: a.registered_time,
+                reregistered_time: a.reregistered_time,
+                allocated,
+                offered,
+            }
+        })
     }
 
     /// One live agent.
