@@ -32,6 +32,7 @@ pub struct AgentDriver {
     timer_wake: Sender<()>,
     connect: Sender<()>,
     closed_streams: Sender<ExecutorStream>,
+    launches: Sender<Launch>,
     /// True once the master told us it could not take us for a reason worth logging only once.
     quiet_connect_errors: Cell<bool>,
 }
@@ -41,6 +42,28 @@ pub struct AgentTasks {
     timer_wake: Receiver<()>,
     connect: Receiver<()>,
     closed_streams: Receiver<ExecutorStream>,
+    launches: Receiver<Launch>,
+}
+
+/// An executor to start: its container, the `latest` link to point at it, and the process.
+pub struct Launch {
+    container_id: ContainerId,
+    latest: PathBuf,
+    spec: ExecutorLaunch,
+}
+
+impl Launch {
+    /// Creates the sandbox, points `latest` at it and starts the process (blocking I/O).
+    fn start(&self) -> Result<Pid, String> {
+        let sandbox = &self.spec.sandbox;
+        std::fs::create_dir_all(sandbox)
+            .map_err(|e| format!("cannot create sandbox {}: {e}", sandbox.display()))?;
+        let _ = std::fs::remove_file(&self.latest);
+        let _ = std::os::unix::fs::symlink(self.container_id.as_str(), &self.latest);
+        process::spawn_executor(&self.spec)
+            .map(|s| s.pid)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Reports an executor stream closed when dropped (with the response body).
@@ -66,6 +89,7 @@ impl AgentDriver {
         let (timer_tx, timer_rx) = channel::bounded(1);
         let (connect_tx, connect_rx) = channel::bounded(1);
         let (closed_tx, closed_rx) = channel::unbounded();
+        let (launch_tx, launch_rx) = channel::unbounded();
         let d = Rc::new(AgentDriver {
             agent: RefCell::new(agent),
             clock,
@@ -79,6 +103,7 @@ impl AgentDriver {
             timer_wake: timer_tx,
             connect: connect_tx,
             closed_streams: closed_tx,
+            launches: launch_tx,
             quiet_connect_errors: Cell::new(false),
         });
         (
@@ -87,6 +112,7 @@ impl AgentDriver {
                 timer_wake: timer_rx,
                 connect: connect_rx,
                 closed_streams: closed_rx,
+                launches: launch_rx,
             },
         )
     }
@@ -148,6 +174,8 @@ impl AgentDriver {
         let _ = self.timer_wake.try_send(());
     }
 
+    /// Prepares an executor's launch and hands it to the launcher task, which creates the
+    /// sandbox and starts the process off the event loop (fork and exec take milliseconds).
     fn launch_executor(
         &self,
         container_id: ContainerId,
@@ -157,57 +185,54 @@ impl AgentDriver {
         mut env: Vec<(String, String)>,
     ) {
         let sandbox_path = self.work_dir.join(sandbox);
-        let started = (|| -> Result<Pid, String> {
-            std::fs::create_dir_all(&sandbox_path)
-                .map_err(|e| format!("cannot create sandbox {}: {e}", sandbox_path.display()))?;
-            let latest = self.work_dir.join(executor_dir).join("runs").join("latest");
-            let _ = std::fs::remove_file(&latest);
-            let _ = std::os::unix::fs::symlink(container_id.as_str(), &latest);
-            let sandbox_text = sandbox_path.display().to_string();
-            env.push(("MESOS_AGENT_ENDPOINT".into(), self.endpoint.clone()));
-            env.push((
-                "MESOS_SLAVE_PID".into(),
-                format!("slave(1)@{}", self.endpoint),
-            ));
-            // Mesos' defaults for executors reconnecting to a restarted agent.
-            env.push(("MESOS_RECOVERY_TIMEOUT".into(), "15mins".into()));
-            env.push(("MESOS_SUBSCRIPTION_BACKOFF_MAX".into(), "2secs".into()));
-            env.push(("MESOS_SANDBOX".into(), sandbox_text.clone()));
-            env.push(("MESOS_DIRECTORY".into(), sandbox_text));
-            let (program, args) = match command {
-                None => (
-                    std::env::current_exe()
-                        .map_err(|e| format!("cannot find the mesolite binary: {e}"))?,
-                    vec!["executor".to_string()],
-                ),
-                Some(c) if c.shell => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), c.value]),
-                Some(c) => (
-                    PathBuf::from(c.value),
-                    c.arguments.into_iter().skip(1).collect(),
-                ),
-            };
-            let spec = ExecutorLaunch {
-                program,
-                args,
-                env,
-                sandbox: sandbox_path.clone(),
-            };
-            process::spawn_executor(&spec)
-                .map(|s| s.pid)
-                .map_err(|e| e.to_string())
-        })();
-        match started {
-            Ok(pid) => {
-                self.containers.borrow_mut().insert(container_id, pid);
-            }
-            Err(e) => {
-                log(&format!("executor launch failed: {e}"));
-                let (now, wall) = (self.clock.now(), self.clock.wall());
-                self.agent
-                    .borrow_mut()
-                    .handle_container_exited(now, wall, &container_id, 127 << 8);
-            }
-        }
+        let latest = self.work_dir.join(executor_dir).join("runs").join("latest");
+        let sandbox_text = sandbox_path.display().to_string();
+        env.push(("MESOS_AGENT_ENDPOINT".into(), self.endpoint.clone()));
+        env.push((
+            "MESOS_SLAVE_PID".into(),
+            format!("slave(1)@{}", self.endpoint),
+        ));
+        // Mesos' defaults for executors reconnecting to a restarted agent.
+        env.push(("MESOS_RECOVERY_TIMEOUT".into(), "15mins".into()));
+        env.push(("MESOS_SUBSCRIPTION_BACKOFF_MAX".into(), "2secs".into()));
+        env.push(("MESOS_SANDBOX".into(), sandbox_text.clone()));
+        env.push(("MESOS_DIRECTORY".into(), sandbox_text));
+        let (program, args) = match command {
+            None => match std::env::current_exe() {
+                Ok(exe) => (exe, vec!["executor".to_string()]),
+                Err(e) => {
+                    self.launch_failed(
+                        &container_id,
+                        &format!("cannot find the mesolite binary: {e}"),
+                    );
+                    return;
+                }
+            },
+            Some(c) if c.shell => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), c.value]),
+            Some(c) => (
+                PathBuf::from(c.value),
+                c.arguments.into_iter().skip(1).collect(),
+            ),
+        };
+        let spec = ExecutorLaunch {
+            program,
+            args,
+            env,
+            sandbox: sandbox_path,
+        };
+        let _ = self.launches.try_send(Launch {
+            container_id,
+            latest,
+            spec,
+        });
+    }
+
+    fn launch_failed(&self, container_id: &ContainerId, why: &str) {
+        log(&format!("executor launch failed: {why}"));
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        self.agent
+            .borrow_mut()
+            .handle_container_exited(now, wall, container_id, 127 << 8);
     }
 
     /// Registers a new executor stream; its events go to the returned receiver.
@@ -314,6 +339,24 @@ pub async fn timer_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
     mesolite_platform::clock::run_timer(clock, wake, deadline, fire).await;
 }
 
+/// Starts executors one after another on a blocking thread, so the event loop keeps serving.
+pub async fn launcher_task(d: Rc<AgentDriver>, launches: Receiver<Launch>) {
+    while let Ok(launch) = launches.recv().await {
+        let (launch, started) = smol::unblock(move || {
+            let r = launch.start();
+            (launch, r)
+        })
+        .await;
+        match started {
+            Ok(pid) => {
+                d.containers.borrow_mut().insert(launch.container_id, pid);
+            }
+            Err(e) => d.launch_failed(&launch.container_id, &e),
+        }
+        d.drain();
+    }
+}
+
 /// Reaps executor processes that ended and reports them.
 pub async fn reaper_task(d: Rc<AgentDriver>) {
     loop {
@@ -344,6 +387,7 @@ pub fn spawn_tasks(ex: &smol::LocalExecutor<'_>, d: &Rc<AgentDriver>, tasks: Age
     ex.spawn(master_link_task(d.clone(), tasks.connect))
         .detach();
     ex.spawn(reaper_task(d.clone())).detach();
+    ex.spawn(launcher_task(d.clone(), tasks.launches)).detach();
     let closed = tasks.closed_streams;
     let dd = d.clone();
     ex.spawn(async move {
