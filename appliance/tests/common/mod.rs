@@ -5,6 +5,8 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod scheduler;
+
 use serde_json::Value;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
