@@ -76,18 +76,8 @@ impl Master {
             )
         };
         let key = (framework_id.clone(), launch.task_id.clone());
-        let invalid = if let Some(why) = &launch.invalid {
-            Some(why.clone())
-        } else if launch.task_id.as_str().is_empty() {
-            Some(String::from("task_id.value must not be empty"))
-        } else if &launch.agent_id != agent_id {
-            Some(alloc::format!(
-                "task {} names agent {} but the offers are on {agent_id}",
-                launch.task_id,
-                launch.agent_id
-            ))
-        } else if self.tasks.contains_key(&key) {
-            Some(alloc::format!("Task has duplicate ID: {}", launch.task_id))
+        let invalid = if let Some(why) = self.task_error(framework_id, agent_id, &launch) {
+            Some(why)
         } else if launch.command.is_some() == launch.executor.is_some() {
             Some(String::from(
                 "exactly one of 'command' and 'executor' must be set",
@@ -368,21 +358,9 @@ impl Master {
             ));
         }
         for (i, t) in group.tasks.iter().enumerate() {
-            let why = if let Some(why) = &t.invalid {
-                Some(why.clone())
-            } else if t.task_id.as_str().is_empty() {
-                Some(String::from("task_id.value must not be empty"))
-            } else if &t.agent_id != agent_id {
-                Some(alloc::format!(
-                    "task {} names agent {} but the offers are on {agent_id}",
-                    t.task_id,
-                    t.agent_id
-                ))
-            } else if self
-                .tasks
-                .contains_key(&(framework_id.clone(), t.task_id.clone()))
-                || group.tasks[..i].iter().any(|o| o.task_id == t.task_id)
-            {
+            let why = if let Some(why) = self.task_error(framework_id, agent_id, t) {
+                Some(why)
+            } else if group.tasks[..i].iter().any(|o| o.task_id == t.task_id) {
                 Some(alloc::format!("Task has duplicate ID: {}", t.task_id))
             } else if t.executor.is_some() {
                 Some(alloc::format!(
@@ -402,6 +380,34 @@ impl Master {
             }
         }
         None
+    }
+
+    /// What makes one task unlaunchable whether it comes alone or in a group: a field the API
+    /// layer refused, an empty id, another agent than the offers', or an id already in use.
+    fn task_error(
+        &self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        t: &TaskLaunch,
+    ) -> Option<String> {
+        if let Some(why) = &t.invalid {
+            Some(why.clone())
+        } else if t.task_id.as_str().is_empty() {
+            Some(String::from("task_id.value must not be empty"))
+        } else if &t.agent_id != agent_id {
+            Some(alloc::format!(
+                "task {} names agent {} but the offers are on {agent_id}",
+                t.task_id,
+                t.agent_id
+            ))
+        } else if self
+            .tasks
+            .contains_key(&(framework_id.clone(), t.task_id.clone()))
+        {
+            Some(alloc::format!("Task has duplicate ID: {}", t.task_id))
+        } else {
+            None
+        }
     }
 
     /// The framework facts an agent needs with a launch.
