@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::scheduler::records;
 use common::*;
 use serde_json::{json, Value};
 use std::io::{ErrorKind, Read, Write};
@@ -12,25 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
-
-/// The RecordIO records of a (de-chunked) stream body, as JSON.
-fn records(mut body: &[u8]) -> Vec<Value> {
-    let mut out = Vec::new();
-    while let Some(nl) = body.iter().position(|b| *b == b'\n') {
-        let Some(len) = std::str::from_utf8(&body[..nl])
-            .ok()
-            .and_then(|s| s.parse::<usize>().ok())
-        else {
-            break;
-        };
-        if body.len() < nl + 1 + len {
-            break;
-        }
-        out.push(serde_json::from_slice(&body[nl + 1..nl + 1 + len]).expect("a JSON record"));
-        body = &body[nl + 1 + len..];
-    }
-    out
-}
 
 /// Subscribes a scheduler; returns the status line and headers, and the events seen so far
 /// (collected by a background thread for the life of the test).
