@@ -306,6 +306,18 @@ mod tests {
         }
     }
 
+    /// Session id and process group id of `pid`, from `/proc/<pid>/stat`.
+    fn session_and_group(pid: i32) -> (i32, i32) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        // Fields after the parenthesised command: state ppid pgrp session ...
+        let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
+        let fields: Vec<&str> = after_comm.split(' ').collect();
+        (
+            fields[3].parse().expect("sid"),
+            fields[2].parse().expect("pgrp"),
+        )
+    }
+
     #[test]
     fn executor_runs_in_its_own_session_writes_sandbox_files_and_dies_by_group_kill() {
         let dir = TempDir::new("session");
@@ -316,11 +328,15 @@ mod tests {
         let spawned = spawn_executor(&spec).expect("spawn");
         let pid = spawned.pid;
 
-        let our_sid = rustix::process::getsid(None).expect("own sid");
-        assert_eq!(rustix::process::getsid(Some(pid)).expect("sid"), pid);
-        assert_ne!(pid, our_sid);
-        assert_eq!(rustix::process::getpgid(Some(pid)).expect("pgid"), pid);
-        assert_ne!(rustix::process::getpgid(None).expect("own pgid"), pid);
+        // Read session and group from /proc: getsid(2) answers 0 when the
+        // session leader lives outside our pid namespace (CI containers),
+        // which rustix's Pid cannot hold.
+        let (child_sid, child_pgid) = session_and_group(pid.as_raw_nonzero().get());
+        assert_eq!(child_sid, pid.as_raw_nonzero().get());
+        assert_eq!(child_pgid, pid.as_raw_nonzero().get());
+        let (our_sid, our_pgid) = session_and_group(std::process::id() as i32);
+        assert_ne!(our_sid, child_sid);
+        assert_ne!(our_pgid, child_pgid);
 
         let stdout = eventually("stdout", || {
             let s = std::fs::read_to_string(spec.stdout_path()).ok()?;

@@ -65,7 +65,8 @@ fn clippy() -> Result<(), XtaskError> {
 }
 
 fn test() -> Result<(), XtaskError> {
-    cmd::run(cmd::cargo().args(["test", "--workspace"]))
+    // --no-fail-fast: one failing test binary must not hide the failures of the others.
+    cmd::run(cmd::cargo().args(["test", "--workspace", "--no-fail-fast"]))
 }
 
 fn embedded() -> Result<(), XtaskError> {
