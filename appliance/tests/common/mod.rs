@@ -239,6 +239,7 @@ impl Harness {
             ],
         );
         self.wait_healthy(id, port);
+        self.wait_recovered(id, port);
         id
     }
 
@@ -295,6 +296,7 @@ impl Harness {
             env,
         );
         self.wait_healthy(id, port);
+        self.wait_recovered(id, port);
         id
     }
 
@@ -319,6 +321,28 @@ impl Harness {
                     self.log(id)
                 );
             }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the master on `port` has recovered its registry (GET_AGENTS answers 200, not
+    /// 503): `/health` answers before that, and scheduler calls would get 503.
+    pub fn wait_recovered(&mut self, id: ProcId, port: u16) {
+        let deadline = Instant::now() + WAIT;
+        while try_operator(port, "GET_AGENTS").is_none() {
+            if let Some(status) = self.try_exit(id) {
+                panic!(
+                    "{} exited with {status} while recovering; its log:\n{}",
+                    self.procs[id.0].name,
+                    self.log(id)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never finished recovery; its log:\n{}",
+                self.procs[id.0].name,
+                self.log(id)
+            );
             std::thread::sleep(POLL);
         }
     }
