@@ -2,14 +2,15 @@
 //! connection, starts and reaps executor processes, serves executor streams and runs timers.
 
 use crate::convert;
+use crate::event_queue::{event_queue, EventReceiver, EventSender, QueueError};
 use crate::master_driver::log;
-use bytes::Bytes;
 use mesolite_core::agent::{Agent, AgentOutput, ExecutorStream};
 use mesolite_core::ids::ContainerId;
 use mesolite_core::wire::{AgentToMaster, CommandSpec, MasterToAgent};
 use mesolite_platform::clock::Clock;
 use mesolite_platform::net::{self, Outgoing};
 use mesolite_platform::process::{self, ExecutorLaunch, Pid, Signal};
+use mesolite_platform::signals::{SignalKind, Signals};
 use smol::channel::{self, Receiver, Sender};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -26,8 +27,10 @@ pub struct AgentDriver {
     /// `IP:PORT` where executors reach this agent's HTTP API.
     endpoint: String,
     link: RefCell<Option<Sender<Outgoing<AgentToMaster>>>>,
-    exec_streams: RefCell<HashMap<ExecutorStream, Sender<Bytes>>>,
+    exec_streams: RefCell<HashMap<ExecutorStream, EventSender>>,
     containers: RefCell<HashMap<ContainerId, Pid>>,
+    /// Wakes the reaper after a launch (capacity one: wake-ups collapse).
+    reap_wake: Sender<()>,
     next_id: Cell<u64>,
     timer_wake: Sender<()>,
     connect: Sender<()>,
@@ -43,6 +46,7 @@ pub struct AgentTasks {
     connect: Receiver<()>,
     closed_streams: Receiver<ExecutorStream>,
     launches: Receiver<Launch>,
+    reap_wake: Receiver<()>,
 }
 
 /// An executor to start: its container, the `latest` link to point at it, and the process.
@@ -90,6 +94,7 @@ impl AgentDriver {
         let (connect_tx, connect_rx) = channel::bounded(1);
         let (closed_tx, closed_rx) = channel::unbounded();
         let (launch_tx, launch_rx) = channel::unbounded();
+        let (reap_tx, reap_rx) = channel::bounded(1);
         let d = Rc::new(AgentDriver {
             agent: RefCell::new(agent),
             clock,
@@ -99,6 +104,7 @@ impl AgentDriver {
             link: RefCell::new(None),
             exec_streams: RefCell::new(HashMap::new()),
             containers: RefCell::new(HashMap::new()),
+            reap_wake: reap_tx,
             next_id: Cell::new(1),
             timer_wake: timer_tx,
             connect: connect_tx,
@@ -113,6 +119,7 @@ impl AgentDriver {
                 connect: connect_rx,
                 closed_streams: closed_rx,
                 launches: launch_rx,
+                reap_wake: reap_rx,
             },
         )
     }
@@ -152,8 +159,23 @@ impl AgentDriver {
                 } => self.launch_executor(container_id, &sandbox, &executor_dir, command, env),
                 AgentOutput::ToExecutor { stream, event } => {
                     let record = convert::executor_event_record(&self.agent.borrow(), &event);
-                    if let Some(tx) = self.exec_streams.borrow().get(&stream) {
-                        let _ = tx.try_send(record);
+                    let mut streams = self.exec_streams.borrow_mut();
+                    let Some(tx) = streams.get(&stream) else {
+                        continue;
+                    };
+                    match tx.push(record) {
+                        Ok(()) => {}
+                        Err(QueueError::Closed) => {
+                            streams.remove(&stream);
+                        }
+                        Err(e) => {
+                            log(&format!(
+                                "executor stream {} has {e}; disconnecting the slow executor",
+                                stream.0
+                            ));
+                            // Dropping the sender ends the response; the executor reconnects.
+                            streams.remove(&stream);
+                        }
                     }
                 }
                 AgentOutput::CloseExecutorStream { stream } => {
@@ -236,9 +258,9 @@ impl AgentDriver {
     }
 
     /// Registers a new executor stream; its events go to the returned receiver.
-    pub fn open_executor_stream(&self) -> (ExecutorStream, Receiver<Bytes>) {
+    pub fn open_executor_stream(&self) -> (ExecutorStream, EventReceiver) {
         let id = ExecutorStream(self.next_id());
-        let (tx, rx) = channel::bounded(crate::http::MAX_QUEUED_EVENTS);
+        let (tx, rx) = event_queue();
         self.exec_streams.borrow_mut().insert(id, tx);
         (id, rx)
     }
@@ -339,7 +361,12 @@ pub async fn timer_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
     mesolite_platform::clock::run_timer(clock, wake, deadline, fire).await;
 }
 
-/// Starts executors one after another on a blocking thread, so the event loop keeps serving.
+/// Executors started at the same time, each on a blocking thread: process creation costs a
+/// millisecond or more on small machines, and one at a time would make it the limit on launch rate.
+const LAUNCH_WORKERS: usize = 2;
+
+/// Starts executors from the launch queue on a blocking thread, so the event loop keeps serving;
+/// [`LAUNCH_WORKERS`] of these run side by side.
 pub async fn launcher_task(d: Rc<AgentDriver>, launches: Receiver<Launch>) {
     while let Ok(launch) = launches.recv().await {
         let (launch, started) = smol::unblock(move || {
@@ -350,6 +377,8 @@ pub async fn launcher_task(d: Rc<AgentDriver>, launches: Receiver<Launch>) {
         match started {
             Ok(pid) => {
                 d.containers.borrow_mut().insert(launch.container_id, pid);
+                // The executor may have exited already; its SIGCHLD came before we knew its pid.
+                let _ = d.reap_wake.try_send(());
             }
             Err(e) => d.launch_failed(&launch.container_id, &e),
         }
@@ -357,26 +386,58 @@ pub async fn launcher_task(d: Rc<AgentDriver>, launches: Receiver<Launch>) {
     }
 }
 
-/// Reaps executor processes that ended and reports them.
-pub async fn reaper_task(d: Rc<AgentDriver>) {
+/// How often the reaper looks for exited executors when no SIGCHLD arrived (a safety net: a
+/// signal can be coalesced or, if SIGCHLD could not be registered, never come).
+const REAP_FALLBACK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reaps executor processes that ended and reports them: woken by SIGCHLD, by a launch, or by
+/// the fallback timer.
+pub async fn reaper_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
+    let mut sigchld = match Signals::new(&[SignalKind::Chld]) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log(&format!(
+                "cannot wait for SIGCHLD ({e}); looking for exited executors every {REAP_FALLBACK:?}"
+            ));
+            None
+        }
+    };
     loop {
-        smol::Timer::after(std::time::Duration::from_millis(100)).await;
-        let live: Vec<(ContainerId, Pid)> = d
-            .containers
-            .borrow()
-            .iter()
-            .map(|(c, p)| (c.clone(), *p))
-            .collect();
-        for (container, pid) in live {
-            if let Ok(Some(status)) = process::try_reap(pid) {
-                d.containers.borrow_mut().remove(&container);
-                let raw = std::os::unix::process::ExitStatusExt::into_raw(status);
-                let (now, wall) = (d.clock.now(), d.clock.wall());
-                d.agent
-                    .borrow_mut()
-                    .handle_container_exited(now, wall, &container, raw);
-                d.drain();
+        let launched = async {
+            let _ = wake.recv().await;
+        };
+        let signalled = async {
+            match sigchld.as_mut() {
+                Some(s) => {
+                    let _ = s.next().await;
+                }
+                None => std::future::pending::<()>().await,
             }
+        };
+        let timer = async {
+            smol::Timer::after(REAP_FALLBACK).await;
+        };
+        smol::future::or(signalled, smol::future::or(launched, timer)).await;
+        reap_exited_containers(&d);
+    }
+}
+
+fn reap_exited_containers(d: &AgentDriver) {
+    let live: Vec<(ContainerId, Pid)> = d
+        .containers
+        .borrow()
+        .iter()
+        .map(|(c, p)| (c.clone(), *p))
+        .collect();
+    for (container, pid) in live {
+        if let Ok(Some(status)) = process::try_reap(pid) {
+            d.containers.borrow_mut().remove(&container);
+            let raw = std::os::unix::process::ExitStatusExt::into_raw(status);
+            let (now, wall) = (d.clock.now(), d.clock.wall());
+            d.agent
+                .borrow_mut()
+                .handle_container_exited(now, wall, &container, raw);
+            d.drain();
         }
     }
 }
@@ -386,8 +447,11 @@ pub fn spawn_tasks(ex: &smol::LocalExecutor<'_>, d: &Rc<AgentDriver>, tasks: Age
     ex.spawn(timer_task(d.clone(), tasks.timer_wake)).detach();
     ex.spawn(master_link_task(d.clone(), tasks.connect))
         .detach();
-    ex.spawn(reaper_task(d.clone())).detach();
-    ex.spawn(launcher_task(d.clone(), tasks.launches)).detach();
+    ex.spawn(reaper_task(d.clone(), tasks.reap_wake)).detach();
+    for _ in 0..LAUNCH_WORKERS {
+        ex.spawn(launcher_task(d.clone(), tasks.launches.clone()))
+            .detach();
+    }
     let closed = tasks.closed_streams;
     let dd = d.clone();
     ex.spawn(async move {

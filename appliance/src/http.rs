@@ -37,8 +37,7 @@ pub fn max_request_body() -> usize {
     MAX_REQUEST_BODY.load(Ordering::Relaxed)
 }
 
-/// Largest event a subscriber may have queued before it counts as too slow and is cut off.
-pub const MAX_QUEUED_EVENTS: usize = 10_000;
+pub use crate::event_queue::MAX_QUEUED_EVENTS;
 
 /// Serves HTTP/1.1 on one accepted connection until it closes.
 pub async fn serve(stream: TcpStream, handler: Handler) {

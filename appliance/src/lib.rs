@@ -6,6 +6,7 @@ pub mod agent_http;
 pub mod client;
 pub mod convert;
 pub mod ctl;
+pub mod event_queue;
 pub mod executor;
 pub mod http;
 pub mod master_driver;

@@ -88,6 +88,7 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
         None
     };
     let mut stream: Option<EventStream> = None;
+    let mut calls = http::CallConnection::new(env.agent);
     // The process of each running task, by task id.
     let mut pids: Vec<(Id, Pid)> = Vec::new();
 
@@ -131,9 +132,7 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
                 }
                 Action::Send(status) => {
                     // A failed send stays unacknowledged and goes out again in the next SUBSCRIBE.
-                    if let Err(e) =
-                        http::send_call(env.agent, supervisor.update_call(&status)).await
-                    {
+                    if let Err(e) = calls.send(supervisor.update_call(&status)).await {
                         eprintln!("mesolite executor: sending {} failed: {e}", status.state);
                     }
                 }

@@ -1,5 +1,5 @@
 //! The executor's HTTP/1.1 client for `POST /api/v1/executor`: one streaming `SUBSCRIBE`
-//! connection carrying RecordIO events, and one short connection per `UPDATE` call.
+//! connection carrying RecordIO events, and one keep-alive connection for the other calls.
 
 use std::fmt;
 use std::future::Future;
@@ -113,23 +113,46 @@ async fn error_text(response: Response<Incoming>) -> String {
     text.trim().to_owned()
 }
 
-/// Sends a non-streaming call (`UPDATE`) and expects `202 Accepted`.
-pub(crate) async fn send_call(agent: SocketAddr, body: Vec<u8>) -> Result<(), HttpError> {
-    within(async {
-        let mut conn = connect(agent).await?;
-        let response = post(&mut conn, agent, body).await?;
-        if response.status() != StatusCode::ACCEPTED {
-            let status = response.status();
-            return Err(HttpError::Status(status, error_text(response).await));
+/// The keep-alive connection non-streaming calls (`UPDATE`, `MESSAGE`) go over: opened on the
+/// first call, reused while the agent keeps it open, opened again after it closed or failed.
+pub(crate) struct CallConnection {
+    agent: SocketAddr,
+    conn: Option<Connection>,
+}
+
+impl CallConnection {
+    pub(crate) fn new(agent: SocketAddr) -> Self {
+        Self { agent, conn: None }
+    }
+
+    /// Sends one call and expects `202 Accepted`. A failed call drops the connection, so the
+    /// next one starts on a fresh connection.
+    pub(crate) async fn send(&mut self, body: Vec<u8>) -> Result<(), HttpError> {
+        let agent = self.agent;
+        let mut conn = match self.conn.take() {
+            Some(c) if !c.sender.is_closed() => c,
+            _ => within(connect(agent)).await?,
+        };
+        let result = within(async {
+            conn.sender.ready().await.map_err(HttpError::Http)?;
+            let response = post(&mut conn, agent, body).await?;
+            if response.status() != StatusCode::ACCEPTED {
+                let status = response.status();
+                return Err(HttpError::Status(status, error_text(response).await));
+            }
+            response
+                .into_body()
+                .collect()
+                .await
+                .map_err(HttpError::Http)?;
+            Ok(())
+        })
+        .await;
+        if result.is_ok() {
+            self.conn = Some(conn);
         }
-        response
-            .into_body()
-            .collect()
-            .await
-            .map_err(HttpError::Http)?;
-        Ok(())
-    })
-    .await
+        result
+    }
 }
 
 /// The event stream of a subscription.
