@@ -9,8 +9,8 @@
 //! default one-second allocation interval and with `--allocation-interval 100ms`, on a fresh
 //! master and agent (agent resources detected from the machine, as a user would start it).
 //!
-//! The binary is `MESOLITE_BENCH_BIN` when set (`cargo xtask bench` points it at
-//! `target/release/mesolite`), else the one cargo built for this bench. `MESOLITE_BENCH_QUICK=1`
+//! The binary is `MESOLITE_BENCH_BIN` when set (`cargo xtask bench` points it at the static musl
+//! `target/x86_64-unknown-linux-musl/release/mesolite` that ships), else the one cargo built for this bench. `MESOLITE_BENCH_QUICK=1`
 //! runs N = 50 and 200 instead of 200 and 2,000. Processes, executors, tasks and the scratch
 //! directory are cleaned up however a case ends.
 
