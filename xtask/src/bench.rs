@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: the machine, the allocator and registry benches, the end-to-end
-//! throughput and GET_STATE benches of the appliance (run against `target/release/mesolite`),
-//! and the idle RSS of a master and an agent started from the release binary.
+//! throughput and GET_STATE benches of the appliance (run against the static musl binary that ships),
+//! the pymesos interop throughput, and the idle RSS of a master and an agent started from the release binary.
 //!
 //! Idle RSS targets: an agent below 4 MiB, a master below 6 MiB (VmRSS, about 3 s after start).
 //! The processes run on loopback ports picked by the kernel and in temporary work directories,
@@ -81,7 +81,21 @@ pub fn run(args: &BenchArgs) -> Result<(), XtaskError> {
         }
         cmd::run(cargo.args(["bench", "-p", package, "--bench", bench]))?;
     }
+    pymesos_throughput(args)?;
     idle_rss()
+}
+
+/// The pymesos scheduler's end-to-end throughput (driver start to the last TASK_FINISHED), as
+/// `cargo xtask interop` measures it, with N = 200 (50 with `--quick`). A machine without a
+/// Python pymesos runs on gets the reason printed instead of a number.
+fn pymesos_throughput(args: &BenchArgs) -> Result<(), XtaskError> {
+    let tasks = if args.quick { 50 } else { 200 };
+    eprintln!("\n==> bench: pymesos throughput, N = {tasks}");
+    let interop = crate::interop::InteropArgs { tasks, keep: false };
+    if let Err(e) = crate::interop::run(&interop) {
+        println!("interop_throughput n={tasks} FAILED: {e}");
+    }
+    Ok(())
 }
 
 /// Builds the host's release binary (`target/release/mesolite`) and returns its path.
