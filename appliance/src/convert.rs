@@ -5,12 +5,13 @@
 use crate::v1::{self, to_ascii_json, Bytes as B64};
 use bytes::Bytes;
 use mesolite_core::agent::{Agent, ExecutorEvent};
+use mesolite_core::attributes::{Attribute, AttributeScalar, AttributeValue};
 use mesolite_core::ids::{self as ids, validate_id};
 use mesolite_core::master::{
     FrameworkCapabilities, FrameworkSpec, GroupLaunch, Master, OfferRecord, Operation,
     SchedulerCall, SchedulerEvent, TaskLaunch,
 };
-use mesolite_core::resources::Resources;
+use mesolite_core::resources::{Range, RangeSet, RangeSetError, Resources, MAX_RANGES};
 use mesolite_core::time::{Duration, WallTime};
 use mesolite_core::wire::{self, CommandSpec, StatusReason, StatusSource, TaskSpec};
 
@@ -623,25 +624,194 @@ pub fn master_info(m: &Master) -> v1::MasterInfo {
     }
 }
 
-fn attributes_to_v1(attrs: &[(String, String)]) -> Vec<v1::Attribute> {
-    attrs
-        .iter()
-        .map(|(k, v)| {
-            let scalar = v.parse::<f64>().ok().filter(|n| n.is_finite());
-            v1::Attribute {
-                name: k.clone(),
-                kind: if scalar.is_some() {
-                    v1::ValueType::Scalar
-                } else {
-                    v1::ValueType::Text
-                },
-                scalar: scalar.map(|value| v1::Scalar { value }),
-                ranges: None,
-                set: None,
-                text: scalar.is_none().then(|| v1::Text { value: v.clone() }),
-            }
-        })
-        .collect()
+// ---------------------------------------------------------------- attributes and domain
+
+/// Core attributes as v1 `Attribute`s: `SCALAR` with `scalar.value`, `RANGES` with
+/// `ranges.range[]`, `TEXT` with `text.value`.
+pub fn attributes_to_v1(attrs: &[Attribute]) -> Vec<v1::Attribute> {
+    attrs.iter().map(attribute_to_v1).collect()
+}
+
+fn attribute_to_v1(a: &Attribute) -> v1::Attribute {
+    let mut out = v1::Attribute {
+        name: a.name.clone(),
+        kind: v1::ValueType::Text,
+        scalar: None,
+        ranges: None,
+        set: None,
+        text: None,
+    };
+    match &a.value {
+        AttributeValue::Scalar(x) => {
+            out.kind = v1::ValueType::Scalar;
+            out.scalar = Some(v1::Scalar { value: x.as_f64() });
+        }
+        AttributeValue::Ranges(r) => {
+            out.kind = v1::ValueType::Ranges;
+            out.ranges = Some(v1::Ranges {
+                range: r
+                    .as_slice()
+                    .iter()
+                    .map(|r| v1::Range {
+                        begin: r.begin,
+                        end: r.end,
+                    })
+                    .collect(),
+            });
+        }
+        AttributeValue::Text(t) => {
+            out.text = Some(v1::Text { value: t.clone() });
+        }
+    }
+    out
+}
+
+/// A v1 `Attribute` as a core attribute: the field its `type` names must be set; `SET`
+/// attributes are refused as Mesos refuses them; names and text are checked as
+/// `--attributes` checks them.
+pub fn attribute_from_v1(a: &v1::Attribute) -> Result<Attribute, String> {
+    let missing = |field: &str| {
+        format!(
+            "attribute '{}' of type {} has no '{field}'",
+            a.name,
+            v1::WireEnum::wire_name(a.kind)
+        )
+    };
+    let value = match a.kind {
+        v1::ValueType::Scalar => {
+            let x = a.scalar.as_ref().ok_or_else(|| missing("scalar"))?.value;
+            AttributeValue::Scalar(
+                AttributeScalar::from_f64(x)
+                    .ok_or_else(|| format!("attribute '{}' has a scalar out of range", a.name))?,
+            )
+        }
+        v1::ValueType::Ranges => {
+            let list = &a.ranges.as_ref().ok_or_else(|| missing("ranges"))?.range;
+            let ranges: Vec<Range> = list.iter().map(|r| Range::new(r.begin, r.end)).collect();
+            let set = RangeSet::from_ranges(&ranges).map_err(|e| match e {
+                RangeSetError::Inverted(r) => {
+                    format!(
+                        "attribute '{}' has range {}-{} with begin > end",
+                        a.name, r.begin, r.end
+                    )
+                }
+                RangeSetError::CapacityExceeded => {
+                    format!("attribute '{}' has more than {MAX_RANGES} ranges", a.name)
+                }
+            })?;
+            AttributeValue::Ranges(set)
+        }
+        v1::ValueType::Text => AttributeValue::Text(
+            a.text
+                .as_ref()
+                .ok_or_else(|| missing("text"))?
+                .value
+                .clone(),
+        ),
+        v1::ValueType::Set => {
+            return Err(format!(
+                "attribute '{}' is a SET, which attributes do not support",
+                a.name
+            ))
+        }
+    };
+    Attribute::new(&a.name, value)
+        .ok_or_else(|| format!("attribute '{}' has an invalid name or text value", a.name))
+}
+
+/// A core fault domain as v1 `DomainInfo`.
+pub fn domain_to_v1(d: &wire::FaultDomain) -> v1::DomainInfo {
+    v1::DomainInfo {
+        fault_domain: Some(v1::FaultDomain {
+            region: v1::DomainName {
+                name: d.region.clone(),
+            },
+            zone: v1::DomainName {
+                name: d.zone.clone(),
+            },
+        }),
+    }
+}
+
+/// A v1 `DomainInfo` as a core fault domain; one without `fault_domain` says nothing.
+pub fn domain_from_v1(d: &v1::DomainInfo) -> Option<wire::FaultDomain> {
+    d.fault_domain.as_ref().map(|f| wire::FaultDomain {
+        region: f.region.name.clone(),
+        zone: f.zone.name.clone(),
+    })
+}
+
+#[cfg(test)]
+mod attribute_tests {
+    use super::*;
+
+    #[test]
+    fn attributes_have_mesos_json_shapes_and_round_trip() {
+        let attrs =
+            mesolite_core::attributes::parse_attributes("rack:r1;level:-2.5;ports:[1-3,7-9]")
+                .unwrap();
+        let json = v1::to_ascii_json(&attributes_to_v1(&attrs));
+        assert_eq!(
+            json,
+            r#"[{"name":"rack","type":"TEXT","text":{"value":"r1"}},{"name":"level","type":"SCALAR","scalar":{"value":-2.5}},{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":1,"end":3},{"begin":7,"end":9}]}}]"#
+        );
+        let back: Vec<v1::Attribute> = serde_json::from_str(&json).unwrap();
+        let back: Vec<Attribute> = back.iter().map(|a| attribute_from_v1(a).unwrap()).collect();
+        assert_eq!(back, attrs);
+    }
+
+    #[test]
+    fn bad_v1_attributes_are_refused_in_one_line() {
+        let cases = [
+            (
+                r#"{"name":"s","type":"SET","set":{"item":["a"]}}"#,
+                "attribute 's' is a SET, which attributes do not support",
+            ),
+            (
+                r#"{"name":"t","type":"TEXT"}"#,
+                "attribute 't' of type TEXT has no 'text'",
+            ),
+            (
+                r#"{"name":"x","type":"SCALAR","scalar":{"value":1e300}}"#,
+                "attribute 'x' has a scalar out of range",
+            ),
+            (
+                r#"{"name":"p","type":"RANGES","ranges":{"range":[{"begin":5,"end":1}]}}"#,
+                "attribute 'p' has range 5-1 with begin > end",
+            ),
+            (
+                r#"{"name":"a b","type":"TEXT","text":{"value":"v"}}"#,
+                "attribute 'a b' has an invalid name or text value",
+            ),
+        ];
+        for (json, want) in cases {
+            let a: v1::Attribute = v1::from_json(json.as_bytes()).unwrap();
+            assert_eq!(attribute_from_v1(&a).unwrap_err(), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn domains_round_trip_through_v1_json() {
+        let d = wire::FaultDomain {
+            region: "eu".into(),
+            zone: "eu-1".into(),
+        };
+        let json = v1::to_ascii_json(&domain_to_v1(&d));
+        assert_eq!(
+            json,
+            r#"{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}"#
+        );
+        // The v1 JSON and the `--domain` flag's form are the same text.
+        assert_eq!(json, d.to_string());
+        let back: v1::DomainInfo = v1::from_json(json.as_bytes()).unwrap();
+        assert_eq!(domain_from_v1(&back), Some(d));
+        let empty: v1::DomainInfo = v1::from_json(b"{}").unwrap();
+        assert_eq!(domain_from_v1(&empty), None);
+        assert!(
+            v1::from_json::<v1::DomainInfo>(br#"{"fault_domain":{"region":{"name":"eu"}}}"#)
+                .is_err()
+        );
+    }
 }
 
 pub fn offer_to_v1(m: &Master, o: &OfferRecord) -> v1::Offer {
@@ -663,7 +833,7 @@ pub fn offer_to_v1(m: &Master, o: &OfferRecord) -> v1::Offer {
             query: Vec::new(),
             fragment: None,
         }),
-        domain: None,
+        domain: info.and_then(|i| i.domain.as_ref()).map(domain_to_v1),
         resources: resources_to_v1(&o.resources, Some(o.role.as_str())),
         attributes: info
             .map(|i| attributes_to_v1(&i.attributes))
@@ -735,7 +905,7 @@ pub fn agent_info_to_v1(info: &wire::AgentInfo, id: Option<&ids::AgentId>) -> v1
         resources: resources_to_v1(&info.resources, None),
         attributes: attributes_to_v1(&info.attributes),
         id: id.map(|i| v1::AgentId::new(i.as_str())),
-        domain: None,
+        domain: info.domain.as_ref().map(domain_to_v1),
     }
 }
 

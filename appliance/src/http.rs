@@ -37,8 +37,6 @@ pub fn max_request_body() -> usize {
     MAX_REQUEST_BODY.load(Ordering::Relaxed)
 }
 
-pub use crate::event_queue::MAX_QUEUED_EVENTS;
-
 /// Serves HTTP/1.1 on one accepted connection until it closes.
 pub async fn serve(stream: TcpStream, handler: Handler) {
     let _ = stream.set_nodelay(true);
@@ -50,6 +48,9 @@ pub async fn serve(stream: TcpStream, handler: Handler) {
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(smol_hyper::rt::SmolTimer::new())
         .keep_alive(true)
+        // Queue body chunks instead of copying them into one write buffer: a shared 15 MB
+        // GET_STATE rendering goes out to each client without a per-client copy.
+        .writev(true)
         .serve_connection(io, service);
     let _ = conn.await;
 }

@@ -3,6 +3,8 @@
 //! It holds no cluster logic of its own.
 
 use crate::convert;
+use crate::event_queue::{event_queue, EventReceiver, EventSender, QueueError};
+use crate::operator::rendered::{RenderCache, StateQuery};
 use bytes::Bytes;
 use mesolite_core::master::{
     ConnId, Leadership, Master, MasterOutput, OperatorCall, OperatorError, OperatorTicket, StreamId,
@@ -12,20 +14,58 @@ use mesolite_core::wire::{AgentToMaster, MasterToAgent};
 use mesolite_platform::clock::Clock;
 use mesolite_platform::net::{self, Outgoing};
 use mesolite_platform::store::Store;
-use smol::channel::{self, Receiver, Sender, TrySendError};
+use smol::channel::{self, Receiver, Sender};
 use smol::net::TcpStream;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// The master state machine, with a version that changes whenever the master may have changed.
+///
+/// Every input, timer and poll reaches the master through [`MasterCell::borrow_mut`], which
+/// bumps the version, so a value computed under one version (a rendered GET_STATE) is current
+/// exactly while the version is unchanged. The version counts mutable borrows, not real
+/// changes: an allocation cycle that offers nothing still bumps it.
+pub struct MasterCell {
+    master: RefCell<Master>,
+    version: Cell<u64>,
+}
+
+impl MasterCell {
+    pub fn new(master: Master) -> Self {
+        MasterCell {
+            master: RefCell::new(master),
+            version: Cell::new(0),
+        }
+    }
+
+    /// The master, read-only.
+    pub fn borrow(&self) -> Ref<'_, Master> {
+        self.master.borrow()
+    }
+
+    /// The master, to feed it an input or poll it; bumps the version.
+    pub fn borrow_mut(&self) -> RefMut<'_, Master> {
+        self.version.set(self.version.get() + 1);
+        self.master.borrow_mut()
+    }
+
+    /// The state version: equal versions mean the master has not been touched in between.
+    pub fn version(&self) -> u64 {
+        self.version.get()
+    }
+}
+
 /// Shared state of the master process's tasks (all on one thread).
 pub struct MasterDriver {
-    pub master: RefCell<Master>,
+    pub master: MasterCell,
     pub clock: Clock,
+    /// The state queries' answers as of the master's current version.
+    renders: RenderCache,
     agent_conns: RefCell<HashMap<ConnId, Sender<Outgoing<MasterToAgent>>>>,
-    streams: RefCell<HashMap<StreamId, Sender<Bytes>>>,
+    streams: RefCell<HashMap<StreamId, EventSender>>,
     /// Operator event streams (operator SUBSCRIBE), by id.
-    operator_streams: RefCell<HashMap<u64, Sender<Bytes>>>,
+    operator_streams: RefCell<HashMap<u64, EventSender>>,
     closed_operator_streams: Sender<u64>,
     /// Operator calls waiting for their registry write, by ticket.
     operator_waiters: RefCell<HashMap<OperatorTicket, Sender<Result<(), OperatorError>>>>,
@@ -53,8 +93,9 @@ impl MasterDriver {
         let (closed_tx, closed_rx) = channel::unbounded();
         let (closed_op_tx, closed_op_rx) = channel::unbounded();
         let d = Rc::new(MasterDriver {
-            master: RefCell::new(master),
+            master: MasterCell::new(master),
             clock,
+            renders: RenderCache::default(),
             agent_conns: RefCell::new(HashMap::new()),
             streams: RefCell::new(HashMap::new()),
             operator_streams: RefCell::new(HashMap::new()),
@@ -82,6 +123,18 @@ impl MasterDriver {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         id
+    }
+
+    /// The answer message of a state query for the master as it is now, rendered at most once
+    /// per state version.
+    pub fn rendered(&self, query: StateQuery) -> Bytes {
+        let m = self.master.borrow();
+        self.renders.get(query, self.master.version(), &m)
+    }
+
+    /// How many state query renderings were made (each a cache miss).
+    pub fn renders(&self) -> u64 {
+        self.renders.renders()
     }
 
     /// Single-master mode: this master leads from the start.
@@ -158,17 +211,16 @@ impl MasterDriver {
         let Some(tx) = streams.get(&stream) else {
             return;
         };
-        match tx.try_send(record) {
+        match tx.push(record) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                log(&format!(
-                    "scheduler stream {} has {} events queued; disconnecting the slow subscriber",
-                    stream.0,
-                    crate::http::MAX_QUEUED_EVENTS
-                ));
+            Err(QueueError::Closed) => {
                 streams.remove(&stream);
             }
-            Err(TrySendError::Closed(_)) => {
+            Err(e) => {
+                log(&format!(
+                    "scheduler stream {} has {e}; disconnecting the slow subscriber",
+                    stream.0
+                ));
                 streams.remove(&stream);
             }
         }
@@ -176,9 +228,9 @@ impl MasterDriver {
 
     /// Registers a new scheduler stream; its events go to the returned receiver. When the
     /// response body is dropped (the connection closed), the guard reports the stream closed.
-    pub fn open_stream(&self) -> (StreamId, Receiver<Bytes>, StreamGuard) {
+    pub fn open_stream(&self) -> (StreamId, EventReceiver, StreamGuard) {
         let id = StreamId(self.next_id());
-        let (tx, rx) = channel::bounded(crate::http::MAX_QUEUED_EVENTS);
+        let (tx, rx) = event_queue();
         self.streams.borrow_mut().insert(id, tx);
         let guard = StreamGuard {
             id,
@@ -190,11 +242,12 @@ impl MasterDriver {
 
 impl MasterDriver {
     /// Opens an operator event stream: its first record is SUBSCRIBED with the full state.
-    pub fn open_operator_stream(&self) -> (Receiver<Bytes>, OperatorStreamGuard) {
+    pub fn open_operator_stream(&self) -> (EventReceiver, OperatorStreamGuard) {
         let id = self.next_id();
-        let (tx, rx) = channel::bounded(crate::http::MAX_QUEUED_EVENTS);
-        let first = crate::operator::events::subscribed_record(&self.master.borrow());
-        let _ = tx.try_send(first);
+        let (tx, rx) = event_queue();
+        let state = self.rendered(StateQuery::State);
+        let first = crate::operator::events::subscribed_record_with(&self.master.borrow(), &state);
+        let _ = tx.push(first);
         let was_empty = self.operator_streams.borrow().is_empty();
         self.operator_streams.borrow_mut().insert(id, tx);
         if was_empty {
@@ -211,16 +264,15 @@ impl MasterDriver {
 
     fn to_operators(&self, record: Bytes) {
         let mut streams = self.operator_streams.borrow_mut();
-        streams.retain(|id, tx| match tx.try_send(record.clone()) {
+        streams.retain(|id, tx| match tx.push(record.clone()) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+            Err(QueueError::Closed) => false,
+            Err(e) => {
                 log(&format!(
-                    "operator stream {id} has {} events queued; disconnecting the slow subscriber",
-                    crate::http::MAX_QUEUED_EVENTS
+                    "operator stream {id} has {e}; disconnecting the slow subscriber"
                 ));
                 false
             }
-            Err(TrySendError::Closed(_)) => false,
         });
     }
 

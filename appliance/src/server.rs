@@ -88,7 +88,8 @@ struct AgentSetup<'a> {
     port: u16,
     hostname: String,
     resources: Option<&'a Resources>,
-    attributes: Vec<(String, String)>,
+    attributes: Vec<mesolite_core::attributes::Attribute>,
+    domain: Option<mesolite_core::wire::FaultDomain>,
     grace: mesolite_core::time::Duration,
 }
 
@@ -104,6 +105,7 @@ fn start_agent(
         hostname,
         resources,
         attributes,
+        domain,
         grace,
     } = a;
     let resources = match resources {
@@ -121,6 +123,7 @@ fn start_agent(
         port,
         resources,
         attributes,
+        domain,
         version: mesolite_core::master::MESOS_VERSION.to_string(),
     };
     let mut cfg = AgentConfig::new(info, random_seed());
@@ -291,12 +294,6 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
         .hostname
         .map(|h| h.to_string())
         .unwrap_or_else(host::hostname);
-    let attributes = flags
-        .attributes
-        .as_slice()
-        .iter()
-        .map(|a| (a.name().to_string(), a.value_text()))
-        .collect();
     let (d, tasks) = start_agent(
         AgentSetup {
             dir: flags.work_dir.path(),
@@ -305,7 +302,8 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
             port: flags.listen.port(),
             hostname,
             resources: flags.resources.as_ref().map(|r| r.resources()),
-            attributes,
+            attributes: flags.attributes.to_vec(),
+            domain: flags.domain.clone(),
             grace: flags.executor_shutdown_grace_period,
         },
         clock,
@@ -360,6 +358,7 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
             hostname: host::hostname(),
             resources: flags.resources.as_ref().map(|r| r.resources()),
             attributes: Vec::new(),
+            domain: flags.domain.clone(),
             grace: mesolite_core::time::Duration::from_secs(5),
         },
         clock,

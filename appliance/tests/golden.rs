@@ -103,7 +103,9 @@ fn agent_info() -> wire::AgentInfo {
         ip: "10.0.0.2".into(),
         port: 5051,
         resources: Resources::parse("cpus:2;mem:1024").expect("resources"),
-        attributes: vec![("rack".into(), "r1".into()), ("level".into(), "3".into())],
+        attributes: mesolite_core::attributes::parse_attributes("rack:r1;level:3")
+            .expect("attributes"),
+        domain: None,
         version: "1.5.0".into(),
     }
 }

@@ -91,6 +91,14 @@ pub(crate) struct AgentArgs {
     /// time an executor gets to exit after being asked to (default 5s)
     #[argh(option)]
     pub executor_shutdown_grace_period: Option<String>,
+    /// how the agent's resources, attributes and domain may change across a restart: equal or
+    /// additive (default equal)
+    #[argh(option)]
+    pub reconfiguration_policy: Option<String>,
+    /// the agent's fault domain as JSON, like
+    /// '{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}'
+    #[argh(option)]
+    pub domain: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -119,6 +127,14 @@ pub(crate) struct StandaloneArgs {
     /// largest HTTP request body accepted, in bytes, 65536..=268435456 (default 4194304)
     #[argh(option)]
     pub max_request_body: Option<String>,
+    /// how the agent's resources and domain may change across a restart: equal or additive
+    /// (default equal)
+    #[argh(option)]
+    pub reconfiguration_policy: Option<String>,
+    /// the agent's fault domain as JSON, like
+    /// '{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}'
+    #[argh(option)]
+    pub domain: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]

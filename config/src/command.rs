@@ -2,7 +2,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
 use mesolite_core::time::Duration;
+use mesolite_core::wire::FaultDomain;
 
 use crate::values::{Attributes, Hostname, MasterAddr, Scalar};
 use crate::workdir::WorkDir;
@@ -60,6 +62,11 @@ pub struct AgentConfig {
     pub hostname: Option<Hostname>,
     /// `--executor-shutdown-grace-period`, default 5s, within 0..=1day.
     pub executor_shutdown_grace_period: Duration,
+    /// `--reconfiguration-policy`, default `equal`: how the agent's info may differ from the
+    /// checkpointed one on recovery.
+    pub reconfiguration_policy: ReconfigurationPolicy,
+    /// `--domain`, the agent's fault domain; `None` by default.
+    pub domain: Option<FaultDomain>,
 }
 
 /// `mesolite standalone`: a master and an agent in one process.
@@ -79,6 +86,10 @@ pub struct StandaloneConfig {
     pub max_frameworks: u32,
     /// Largest HTTP request body accepted, in bytes.
     pub max_request_body: u32,
+    /// `--reconfiguration-policy` of the agent, default `equal`.
+    pub reconfiguration_policy: ReconfigurationPolicy,
+    /// `--domain` of the agent; `None` by default.
+    pub domain: Option<FaultDomain>,
 }
 
 /// What `mesolite run` runs.

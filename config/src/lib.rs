@@ -26,8 +26,11 @@ pub use command::{
     StandaloneConfig,
 };
 pub use error::{env_var_name, ConfigError, Origin, WorkDirProblem};
+pub use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
+pub use mesolite_core::wire::FaultDomain;
 pub use values::{
-    parse_duration, Attribute, AttributeValue, Attributes, Hostname, MasterAddr, Scalar,
+    parse_domain, parse_duration, Attribute, AttributeScalar, AttributeValue, Attributes, Hostname,
+    MasterAddr, Scalar,
 };
 pub use workdir::{default_work_dir, is_root, WorkDir, WorkDirLock};
 

@@ -4,7 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU16;
 
+use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
 use mesolite_core::time::Duration;
+use mesolite_core::wire::FaultDomain;
 
 use crate::args::{AgentArgs, CtlArgs, MasterArgs, RunArgs, StandaloneArgs, SubArgs};
 use crate::command::{
@@ -13,8 +15,9 @@ use crate::command::{
 };
 use crate::error::{env_var_name, ConfigError, Origin};
 use crate::values::{
-    check_duration_range, parse_advertise_ip, parse_bounded, parse_duration, parse_listen,
-    parse_master_list, Attributes, Hostname, MasterAddr, Scalar,
+    check_duration_range, parse_advertise_ip, parse_bounded, parse_domain, parse_duration,
+    parse_listen, parse_master_list, parse_reconfiguration_policy, Attributes, Hostname,
+    MasterAddr, Scalar,
 };
 use crate::workdir::{default_work_dir, WorkDir};
 use crate::ResourcesText;
@@ -130,6 +133,23 @@ impl Ctx<'_> {
         self.get("--resources", given, ResourcesText::parse)
     }
 
+    fn reconfiguration_policy(
+        &self,
+        given: Option<String>,
+    ) -> Result<ReconfigurationPolicy, ConfigError> {
+        Ok(self
+            .get(
+                "--reconfiguration-policy",
+                given,
+                parse_reconfiguration_policy,
+            )?
+            .unwrap_or_default())
+    }
+
+    fn domain(&self, given: Option<String>) -> Result<Option<FaultDomain>, ConfigError> {
+        self.get("--domain", given, parse_domain)
+    }
+
     fn master(&self, given: Option<String>) -> Result<Option<MasterAddr>, ConfigError> {
         self.get("--master", given, MasterAddr::parse)
     }
@@ -225,6 +245,8 @@ fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
         Duration::from_secs(5),
         GRACE_PERIOD,
     )?;
+    let reconfiguration_policy = ctx.reconfiguration_policy(a.reconfiguration_policy)?;
+    let domain = ctx.domain(a.domain)?;
     let work_dir = ctx.work_dir(a.work_dir, "agent")?;
     Ok(AgentConfig {
         master,
@@ -235,6 +257,8 @@ fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
         attributes,
         hostname,
         executor_shutdown_grace_period,
+        reconfiguration_policy,
+        domain,
     })
 }
 
@@ -256,6 +280,8 @@ fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, Conf
         DEFAULT_MAX_REQUEST_BODY,
         MAX_REQUEST_BODY,
     )?;
+    let reconfiguration_policy = ctx.reconfiguration_policy(a.reconfiguration_policy)?;
+    let domain = ctx.domain(a.domain)?;
     let work_dir = ctx.work_dir(a.work_dir, "standalone")?;
     Ok(StandaloneConfig {
         listen,
@@ -265,6 +291,8 @@ fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, Conf
         max_agents,
         max_frameworks,
         max_request_body,
+        reconfiguration_policy,
+        domain,
     })
 }
 

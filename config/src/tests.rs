@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use mesolite_core::time::Duration;
 
-use crate::{parse_duration, parse_with, Command, CtlQuery, Outcome, RunCommand, Scalar};
+use crate::{
+    parse_duration, parse_with, Command, CtlQuery, FaultDomain, Outcome, ReconfigurationPolicy,
+    RunCommand, Scalar,
+};
 
 /// Extra environment variables for one case.
 type Vars<'a> = &'a [(&'a str, &'a str)];
@@ -293,14 +296,123 @@ fn agent_defaults_and_attributes() {
         .iter()
         .map(|x| (x.name.as_str(), x.value.clone()))
         .collect();
+    let ranges = mesolite_core::resources::RangeSet::from_ranges(&[
+        mesolite_core::resources::Range::new(5, 9),
+        mesolite_core::resources::Range::new(1, 2),
+    ])
+    .unwrap();
     assert_eq!(
         values,
         vec![
-            ("rack", Scalar(2.0)),
+            ("rack", Scalar(crate::AttributeScalar::from_milli(2000))),
             ("zone", Text("a".into())),
-            ("p", Ranges(vec![(1, 2), (5, 9)]))
+            ("p", Ranges(ranges))
         ]
     );
+    assert_eq!(a.attributes.to_vec(), a.attributes.as_slice());
+    assert_eq!(a.reconfiguration_policy, ReconfigurationPolicy::Equal);
+    assert_eq!(a.domain, None);
+}
+
+#[test]
+fn reconfiguration_policy_and_domain() {
+    let home = TempHome::new();
+    let json = r#"{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}"#;
+    let a = agent(ok(
+        &home,
+        &[
+            "agent",
+            "--master",
+            "m:1",
+            "--reconfiguration_policy=additive",
+            "--domain",
+            json,
+        ],
+        &[],
+    ));
+    assert_eq!(a.reconfiguration_policy, ReconfigurationPolicy::Additive);
+    let eu = FaultDomain {
+        region: "eu".into(),
+        zone: "eu-1".into(),
+    };
+    assert_eq!(a.domain.as_ref(), Some(&eu));
+    // The domain shows as the JSON it came from.
+    assert_eq!(eu.to_string(), json);
+
+    // From the environment, for the agent and for standalone; unknown keys are ignored.
+    let spaced = r#" { "fault_domain" : { "zone": {"name": "z"}, "region": {"name": "r", "x": 1} }, "y": [] } "#;
+    let vars = [
+        ("MESOLITE_RECONFIGURATION_POLICY", "additive"),
+        ("MESOLITE_DOMAIN", spaced),
+    ];
+    let rz = Some(FaultDomain {
+        region: "r".into(),
+        zone: "z".into(),
+    });
+    let a = agent(ok(&home, &["agent", "--master", "m:1"], &vars));
+    assert_eq!(
+        (a.reconfiguration_policy, &a.domain),
+        (ReconfigurationPolicy::Additive, &rz)
+    );
+    let Command::Standalone(s) = ok(&home, &["standalone"], &vars) else {
+        panic!("expected standalone")
+    };
+    assert_eq!(
+        (s.reconfiguration_policy, &s.domain),
+        (ReconfigurationPolicy::Additive, &rz)
+    );
+    let Command::Standalone(s) = ok(&home, &["standalone"], &[]) else {
+        panic!("expected standalone")
+    };
+    assert_eq!(
+        (s.reconfiguration_policy, s.domain),
+        (ReconfigurationPolicy::Equal, None)
+    );
+    // The command line beats the variable.
+    let a = agent(ok(
+        &home,
+        &[
+            "agent",
+            "--master",
+            "m:1",
+            "--reconfiguration-policy",
+            "equal",
+        ],
+        &vars,
+    ));
+    assert_eq!(a.reconfiguration_policy, ReconfigurationPolicy::Equal);
+
+    const SHAPE: &str = r#"{"fault_domain":{"region":{"name":"R"},"zone":{"name":"Z"}}}"#;
+    let cases: &[(&[&str], Vars, String)] = &[
+        (&["--reconfiguration-policy", "any"], &[], "--reconfiguration-policy: 'any' is not equal or additive".into()),
+        (&["--reconfiguration-policy", "Equal"], &[], "--reconfiguration-policy: 'Equal' is not equal or additive".into()),
+        (&[], &[("MESOLITE_RECONFIGURATION_POLICY", "x")], "--reconfiguration-policy (from MESOLITE_RECONFIGURATION_POLICY): 'x' is not equal or additive".into()),
+        (&["--domain", "eu/eu-1"], &[], format!("--domain: 'eu/eu-1' is not JSON like {SHAPE}")),
+        (&["--domain", "{}"], &[], format!("--domain: '{{}}' has no fault_domain; expected JSON like {SHAPE}")),
+        (
+            &["--domain", r#"{"fault_domain":{"region":{"name":"eu"}}}"#],
+            &[],
+            format!(r#"--domain: '{{"fault_domain":{{"region":{{"name":"eu"}}}}}}' has no non-empty fault_domain.zone.name; expected JSON like {SHAPE}"#),
+        ),
+        (
+            &["--domain", r#"{"fault_domain":{"region":{"name":""},"zone":{"name":"z"}}}"#],
+            &[],
+            format!(r#"--domain: '{{"fault_domain":{{"region":{{"name":""}},"zone":{{"name":"z"}}}}}}' has no non-empty fault_domain.region.name; expected JSON like {SHAPE}"#),
+        ),
+        (
+            &["--domain", r#"{"fault_domain":{"region":{"name":1},"zone":{"name":"z"}}}"#],
+            &[],
+            format!(r#"--domain: '{{"fault_domain":{{"region":{{"name":1}},"zone":{{"name":"z"}}}}}}' has no non-empty fault_domain.region.name; expected JSON like {SHAPE}"#),
+        ),
+    ];
+    for (extra, vars, want) in cases {
+        let mut args = vec!["agent", "--master", "m:1"];
+        args.extend_from_slice(extra);
+        assert_eq!(&err(&home, &args, vars), want, "{args:?}");
+        let mut args = vec!["standalone"];
+        args.extend_from_slice(extra);
+        assert_eq!(&err(&home, &args, vars), want, "{args:?}");
+    }
 }
 
 #[test]
@@ -590,6 +702,8 @@ fn help_goes_to_the_user_with_exit_0() {
         "--resources",
         "--attributes",
         "--executor-shutdown-grace-period",
+        "--reconfiguration-policy",
+        "--domain",
     ] {
         assert!(agent_help.contains(flag), "agent help lacks {flag}");
     }

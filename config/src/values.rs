@@ -1,10 +1,15 @@
-//! Validated value types for flags: durations, addresses, host names, scalars and attributes.
+//! Validated value types for flags: durations, addresses, host names, scalars, attributes, the
+//! fault domain and the reconfiguration policy.
 //!
 //! Each `parse_*` function returns the reason a text is rejected, phrased to follow the quoted
 //! value in a `ConfigError` ("is not an IP:PORT address"), so the caller adds the flag's name.
 
 use core::fmt;
+use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
+use mesolite_core::attributes::parse_attributes;
+pub use mesolite_core::attributes::{Attribute, AttributeScalar, AttributeValue};
 use mesolite_core::time::Duration;
+use mesolite_core::wire::FaultDomain;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU16;
 
@@ -261,88 +266,18 @@ impl fmt::Display for Scalar {
     }
 }
 
-/// One agent attribute's value, typed as Mesos types it: ranges in brackets, a number, or text.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AttributeValue {
-    /// A finite number, such as `rack:2`.
-    Scalar(f64),
-    /// Inclusive ranges with `begin <= end`, such as `ports:[1-10,20-30]`.
-    Ranges(Vec<(u64, u64)>),
-    /// Any other text, such as `zone:a`.
-    Text(String),
-}
-
-/// One `name:value` attribute.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Attribute {
-    pub name: String,
-    pub value: AttributeValue,
-}
-
-impl Attribute {
-    /// The attribute's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    /// The value in Mesos' text form: `2`, `[1-2,5-9]` or `a`.
-    pub fn value_text(&self) -> String {
-        self.value.to_string()
-    }
-}
-
-impl fmt::Display for AttributeValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AttributeValue::Scalar(x) => write!(f, "{x}"),
-            AttributeValue::Ranges(ranges) => {
-                f.write_str("[")?;
-                for (i, (b, e)) in ranges.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { "," };
-                    write!(f, "{sep}{b}-{e}")?;
-                }
-                f.write_str("]")
-            }
-            AttributeValue::Text(t) => f.write_str(t),
-        }
-    }
-}
-
 /// Agent attributes as given by `--attributes 'rack:a;zone:b'`: `;`-separated `name:value` pairs
-/// with distinct names (Mesos `Attributes::parse`; SET values are not supported, as in Mesos).
+/// with distinct names, parsed by core (Mesos `Attributes::parse`; SET values are not supported,
+/// as in Mesos).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attributes(Vec<Attribute>);
 
 impl Attributes {
     /// Validates `text`; empty text gives no attributes.
     pub fn parse(text: &str) -> Result<Attributes, String> {
-        let mut list: Vec<Attribute> = Vec::new();
-        for pair in text
-            .split([';', '\n'])
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            let (name, value) = pair
-                .split_once(':')
-                .ok_or_else(|| format!("has '{pair}', which is not a name:value attribute"))?;
-            let (name, value) = (name.trim(), value.trim());
-            let name_ok = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-            if !name_ok {
-                return Err(format!("has '{name}', which is not an attribute name"));
-            }
-            if list.iter().any(|a| a.name == name) {
-                return Err(format!("names attribute '{name}' twice"));
-            }
-            let value = parse_attribute_value(value)
-                .map_err(|why| format!("has attribute '{name}' {why}"))?;
-            list.push(Attribute {
-                name: name.to_string(),
-                value,
-            });
-        }
-        Ok(Attributes(list))
+        parse_attributes(text)
+            .map(Attributes)
+            .map_err(|e| e.to_string())
     }
     pub fn as_slice(&self) -> &[Attribute] {
         &self.0
@@ -350,48 +285,37 @@ impl Attributes {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// The attributes, as an `AgentInfo` holds them.
+    pub fn to_vec(&self) -> Vec<Attribute> {
+        self.0.clone()
+    }
 }
 
-fn parse_attribute_value(value: &str) -> Result<AttributeValue, String> {
-    if value.is_empty() {
-        return Err("with an empty value".into());
-    }
-    if let Some(inner) = value.strip_prefix('[') {
-        let inner = inner
-            .strip_suffix(']')
-            .ok_or_else(|| String::from("with an unclosed '['"))?;
-        let mut ranges = Vec::new();
-        for part in inner.split(',').map(str::trim) {
-            let bad = || format!("with '{part}', which is not a range BEGIN-END");
-            let (b, e) = part.split_once('-').ok_or_else(bad)?;
-            let (b, e): (u64, u64) = (
-                b.trim().parse().map_err(|_| bad())?,
-                e.trim().parse().map_err(|_| bad())?,
-            );
-            if b > e {
-                return Err(bad());
-            }
-            ranges.push((b, e));
+/// Parses `--reconfiguration-policy`: `equal` or `additive`.
+pub fn parse_reconfiguration_policy(text: &str) -> Result<ReconfigurationPolicy, String> {
+    ReconfigurationPolicy::from_name(text).ok_or_else(|| "is not equal or additive".into())
+}
+
+/// Parses `--domain` in the JSON form Mesos takes (a `DomainInfo`):
+/// `{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}`. Unknown keys are
+/// ignored, as Mesos' JSON parser ignores them; both names must be non-empty.
+pub fn parse_domain(text: &str) -> Result<FaultDomain, String> {
+    const SHAPE: &str = r#"{"fault_domain":{"region":{"name":"R"},"zone":{"name":"Z"}}}"#;
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| format!("is not JSON like {SHAPE}"))?;
+    let fault_domain = json
+        .get("fault_domain")
+        .ok_or_else(|| format!("has no fault_domain; expected JSON like {SHAPE}"))?;
+    let name = |part: &str| -> Result<String, String> {
+        match fault_domain.get(part).and_then(|p| p.get("name")) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(format!(
+                "has no non-empty fault_domain.{part}.name; expected JSON like {SHAPE}"
+            )),
         }
-        return Ok(AttributeValue::Ranges(ranges));
-    }
-    if value.starts_with('{') {
-        return Err("with a set value, which attributes do not support".into());
-    }
-    if value.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.') {
-        if let Ok(x) = value.parse::<f64>() {
-            if x.is_finite() {
-                return Ok(AttributeValue::Scalar(x));
-            }
-        }
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() || matches!(c, '[' | ']' | '{' | '}' | ','))
-    {
-        return Err(
-            "with a text value containing a bracket, brace, comma or control character".into(),
-        );
-    }
-    Ok(AttributeValue::Text(value.to_string()))
+    };
+    Ok(FaultDomain {
+        region: name("region")?,
+        zone: name("zone")?,
+    })
 }

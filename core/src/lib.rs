@@ -9,6 +9,7 @@ extern crate alloc;
 
 pub mod agent;
 pub mod allocator;
+pub mod attributes;
 pub mod ids;
 pub mod master;
 pub mod registry;

@@ -117,11 +117,7 @@ pub fn agent(cfg: &AgentConfig, process: &FlagSet) -> FlagSet {
     f.set("ip", info.ip.clone());
     f.set("port", info.port.to_string());
     f.set("resources", info.resources.to_string());
-    let attributes: Vec<String> = info
-        .attributes
-        .iter()
-        .map(|(k, v)| format!("{k}:{v}"))
-        .collect();
+    let attributes: Vec<String> = info.attributes.iter().map(|a| a.to_string()).collect();
     if !attributes.is_empty() {
         f.set("attributes", attributes.join(";"));
     }

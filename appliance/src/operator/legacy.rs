@@ -56,22 +56,27 @@ fn task_json(t: &TaskView<'_>) -> Value {
     })
 }
 
+/// Attributes as legacy `/state` shows them: a SCALAR as a number, RANGES and TEXT as text.
+fn attributes_json(
+    attrs: &[mesolite_core::attributes::Attribute],
+) -> serde_json::Map<String, Value> {
+    use mesolite_core::attributes::AttributeValue;
+    attrs
+        .iter()
+        .map(|a| {
+            let value = match &a.value {
+                AttributeValue::Scalar(x) => json!(x.as_f64()),
+                other => json!(other.to_string()),
+            };
+            (a.name.clone(), value)
+        })
+        .collect()
+}
+
 fn agents_json(m: &Master) -> Vec<Value> {
     m.agents()
         .map(|a| {
-            let attributes: serde_json::Map<String, Value> = a
-                .info
-                .attributes
-                .iter()
-                .map(|(k, v)| {
-                    let value = v
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|n| n.is_finite())
-                        .map_or_else(|| json!(v), |n| json!(n));
-                    (k.clone(), value)
-                })
-                .collect();
+            let attributes = attributes_json(&a.info.attributes);
             let unreserved = a.info.resources.clone();
             json!({
                 "id": a.id.as_str(),
@@ -278,11 +283,7 @@ pub fn agent_state(a: &Agent, flags: &FlagSet, work_dir: &Path, started: WallTim
         })
         .collect();
     let v: Value = serde_json::from_str(&version::version_json()).unwrap_or_else(|_| json!({}));
-    let attributes: serde_json::Map<String, Value> = info
-        .attributes
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
+    let attributes = attributes_json(&info.attributes);
     json!({
         "version": mesolite_core::master::MESOS_VERSION,
         "git_tag": v["git_tag"],

@@ -2,6 +2,7 @@
 //! query calls (reference §6.5) answered from the master's state, and MARK_AGENT_GONE.
 
 use super::flags::{self, FlagSet};
+use super::rendered::{self, StateQuery};
 use super::{metrics, read_call, version};
 use crate::convert::{self, resources_to_v1};
 use crate::http::{self, Body};
@@ -9,14 +10,14 @@ use crate::master_driver::MasterDriver;
 use crate::v1::{self, to_ascii_json, WireEnum};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use mesolite_core::ids::{AgentId, Role};
+use mesolite_core::ids::{AgentId, FrameworkId, Role};
 use mesolite_core::master::{
-    AgentView, FrameworkView, Master, OperatorCall, OperatorError, Phase, TaskView,
+    AgentView, FrameworkView, Master, OfferRecord, OperatorCall, OperatorError, Phase, TaskView,
 };
 use mesolite_core::registry::MAX_WEIGHT_MILLI;
 use mesolite_core::resources::Resources;
 use mesolite_core::time::WallTime;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 /// Answers one operator call on the master. `process` holds the flags no state machine holds.
@@ -56,6 +57,15 @@ pub async fn call(
         T::MarkAgentGone => return mark_agent_gone(&d, call.mark_agent_gone).await,
         _ => {}
     }
+    if let Some(query) = StateQuery::of(kind) {
+        if d.master.borrow().phase() != Phase::Leading {
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Master has not finished recovery",
+            );
+        }
+        return rendered::response(query, d.rendered(query));
+    }
     let m = d.master.borrow();
     let needs_state = !matches!(
         kind,
@@ -73,11 +83,6 @@ pub async fn call(
         T::GetFlags => R::flags(flags::master(m.config(), &process).to_v1()),
         T::GetMetrics => R::metrics(metrics::master(&m, d.clock.wall()).to_v1()),
         T::GetLoggingLevel => R::logging_level(0),
-        T::GetState => R::state(get_state(&m)),
-        T::GetAgents => R::agents(get_agents(&m)),
-        T::GetFrameworks => R::frameworks(get_frameworks(&m)),
-        T::GetTasks => R::tasks(get_tasks(&m)),
-        T::GetExecutors => R::executors(get_executors(&m)),
         T::GetRoles => R::roles(get_roles(&m)),
         T::GetWeights => R::weights(get_weights(&m)),
         T::GetMaster => R::master(v1::operator::GetMaster {
@@ -203,7 +208,6 @@ pub fn get_agents(m: &Master) -> v1::operator::GetAgents {
     }
 }
 
-/// Resources of a framework's live (not terminal) tasks.
 /// One `GetAgents.Agent`.
 pub fn agent_to_v1(a: &AgentView<'_>) -> v1::operator::Agent {
     v1::operator::Agent {
@@ -221,20 +225,30 @@ pub fn agent_to_v1(a: &AgentView<'_>) -> v1::operator::Agent {
     }
 }
 
-fn framework_allocated(m: &Master, framework: &mesolite_core::ids::FrameworkId) -> Resources {
-    let mut r = Resources::new();
-    for t in m
-        .tasks()
-        .filter(|t| t.framework_id == framework && !t.state.is_terminal())
-    {
-        let _ = r.add_all(t.resources);
-    }
-    r
-}
-
+/// Every framework with its allocation (resources of its live, not terminal, tasks) and its
+/// outstanding offers, gathered in one pass over tasks and one over offers.
 pub fn get_frameworks(m: &Master) -> v1::operator::GetFrameworks {
+    let mut allocated: BTreeMap<&FrameworkId, Resources> = BTreeMap::new();
+    for t in m.tasks().filter(|t| !t.state.is_terminal()) {
+        let _ = allocated
+            .entry(t.framework_id)
+            .or_default()
+            .add_all(t.resources);
+    }
+    let mut offers: BTreeMap<&FrameworkId, Vec<&OfferRecord>> = BTreeMap::new();
+    for o in m.offers() {
+        offers.entry(&o.framework_id).or_default().push(o);
+    }
+    let none = Resources::new();
     v1::operator::GetFrameworks {
-        frameworks: m.frameworks().map(|f| framework_to_v1(m, &f)).collect(),
+        frameworks: m
+            .frameworks()
+            .map(|f| {
+                let allocated = allocated.get(f.id).unwrap_or(&none);
+                let offers = offers.get(f.id).map_or(&[][..], Vec::as_slice);
+                framework_to_v1_with(m, &f, allocated, offers)
+            })
+            .collect(),
         completed_frameworks: Vec::new(),
         recovered_frameworks: Vec::new(),
     }
@@ -277,15 +291,28 @@ pub fn framework_info_to_v1(
 
 /// One `GetFrameworks.Framework`.
 pub fn framework_to_v1(m: &Master, f: &FrameworkView<'_>) -> v1::operator::Framework {
+    let mut allocated = Resources::new();
+    for t in m
+        .tasks()
+        .filter(|t| t.framework_id == f.id && !t.state.is_terminal())
+    {
+        let _ = allocated.add_all(t.resources);
+    }
+    let offers: Vec<&OfferRecord> = m.offers().filter(|o| &o.framework_id == f.id).collect();
+    framework_to_v1_with(m, f, &allocated, &offers)
+}
+
+/// One `GetFrameworks.Framework` from its allocation and its outstanding offers.
+fn framework_to_v1_with(
+    m: &Master,
+    f: &FrameworkView<'_>,
+    allocated: &Resources,
+    offers: &[&OfferRecord],
+) -> v1::operator::Framework {
     let mut offered = Resources::new();
-    let offers: Vec<v1::Offer> = m
-        .offers()
-        .filter(|o| &o.framework_id == f.id)
-        .map(|o| {
-            let _ = offered.add_all(&o.resources);
-            convert::offer_to_v1(m, o)
-        })
-        .collect();
+    for o in offers {
+        let _ = offered.add_all(&o.resources);
+    }
     let role = Some(f.spec.role.as_str());
     v1::operator::Framework {
         framework_info: framework_info_to_v1(f.id, f.spec),
@@ -295,9 +322,9 @@ pub fn framework_to_v1(m: &Master, f: &FrameworkView<'_>) -> v1::operator::Frame
         registered_time: f.registered_time.map(time_info),
         reregistered_time: f.reregistered_time.map(time_info),
         unregistered_time: None,
-        offers,
+        offers: offers.iter().map(|o| convert::offer_to_v1(m, o)).collect(),
         inverse_offers: Vec::new(),
-        allocated_resources: resources_to_v1(&framework_allocated(m, f.id), role),
+        allocated_resources: resources_to_v1(allocated, role),
         offered_resources: resources_to_v1(&offered, role),
     }
 }
@@ -323,6 +350,8 @@ pub fn task_to_v1(t: &TaskView<'_>) -> v1::Task {
     }
 }
 
+/// GET_TASKS as an owned `v1` message. The API answers with `state_json::write_get_tasks`,
+/// which writes the same bytes without the copies; this is its reference in tests.
 pub fn get_tasks(m: &Master) -> v1::operator::GetTasks {
     v1::operator::GetTasks {
         pending_tasks: Vec::new(),
@@ -333,17 +362,15 @@ pub fn get_tasks(m: &Master) -> v1::operator::GetTasks {
     }
 }
 
+/// The custom executors of live tasks, each once per agent, in the order their first task
+/// appears (command executors are implicit: Mesos lists only custom executors here).
 pub fn get_executors(m: &Master) -> v1::operator::GetExecutors {
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut executors: Vec<v1::operator::Executor> = Vec::new();
     for t in m.tasks() {
-        // Command executors are implicit (Mesos lists only custom executors here).
-        if t.executor_id.as_str() == t.task_id.as_str() {
-            continue;
-        }
-        if executors.iter().any(|e| {
-            e.executor_info.executor_id.value == t.executor_id.as_str()
-                && e.agent_id.value == t.agent_id.as_str()
-        }) {
+        if t.executor_id.as_str() == t.task_id.as_str()
+            || !seen.insert((t.agent_id.as_str(), t.executor_id.as_str()))
+        {
             continue;
         }
         executors.push(v1::operator::Executor {
@@ -361,6 +388,7 @@ pub fn get_executors(m: &Master) -> v1::operator::GetExecutors {
     }
 }
 
+/// GET_STATE as an owned `v1` message; see [`get_tasks`] for how the API answers it.
 pub fn get_state(m: &Master) -> v1::operator::GetState {
     v1::operator::GetState {
         get_tasks: Some(get_tasks(m)),

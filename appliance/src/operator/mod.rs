@@ -9,6 +9,8 @@ pub mod flags;
 pub mod legacy;
 pub mod master;
 pub mod metrics;
+pub mod rendered;
+pub mod state_json;
 pub mod version;
 
 use crate::http::{self, Body};

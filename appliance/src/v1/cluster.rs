@@ -10,8 +10,25 @@ use super::common::{
 use super::task::{ExecutorInfo, TaskGroupInfo, TaskInfo};
 use super::wire::{self, null_default, wire_enum, RawMessage};
 
-/// Mesos `DomainInfo` (fault domain: region and zone), carried through uninterpreted for now.
-pub type DomainInfo = RawMessage;
+/// Mesos `DomainInfo`: where a master or agent runs. Without `fault_domain` it says nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_domain: Option<FaultDomain>,
+}
+
+/// Mesos `DomainInfo.FaultDomain`: a region and a zone in it, both required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultDomain {
+    pub region: DomainName,
+    pub zone: DomainName,
+}
+
+/// Mesos `DomainInfo.FaultDomain.RegionInfo` and `ZoneInfo`: `{"name": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainName {
+    pub name: String,
+}
 /// Mesos `Unavailability` (maintenance window), carried through uninterpreted for now.
 pub type Unavailability = RawMessage;
 /// Mesos `InverseOffer` (maintenance), carried through uninterpreted for now.

@@ -5,6 +5,7 @@
 //! driver drains [`Agent::poll_output`] and then asks [`Agent::poll_timeout`].
 
 mod executors;
+pub mod reconfiguration;
 mod updates;
 mod view;
 

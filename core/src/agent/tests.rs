@@ -19,6 +19,7 @@ fn info() -> AgentInfo {
         port: 5051,
         resources: Resources::parse("cpus:2;mem:1024").unwrap(),
         attributes: Vec::new(),
+        domain: None,
         version: "1.5.0".to_string(),
     }
 }

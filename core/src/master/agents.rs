@@ -11,6 +11,7 @@ use crate::wire::{
 };
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt::Write as _;
 
 /// How an agent leaves the master for good.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,13 +49,11 @@ pub(super) struct Reregistration {
 /// The registry's view of an agent's info (what must be durable to admit it).
 pub(super) fn record_of(info: &AgentInfo) -> AgentRecord {
     let mut attributes_text = String::new();
-    for (i, (k, v)) in info.attributes.iter().enumerate() {
+    for (i, a) in info.attributes.iter().enumerate() {
         if i > 0 {
             attributes_text.push(';');
         }
-        attributes_text.push_str(k);
-        attributes_text.push(':');
-        attributes_text.push_str(v);
+        let _ = write!(attributes_text, "{a}");
     }
     AgentRecord {
         hostname: info.hostname.clone(),

@@ -86,6 +86,7 @@ impl Fixture {
             port,
             resources: Resources::parse("cpus:2;mem:1024").unwrap(),
             attributes: Vec::new(),
+            domain: None,
             version: "1.5.0".to_string(),
         }
     }

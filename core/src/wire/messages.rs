@@ -1,5 +1,6 @@
 //! The messages masters and agents exchange (Mesos' internal `*SlaveMessage` family, by meaning not by wire).
 
+use crate::attributes::Attribute;
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::resources::Resources;
 use crate::task_state::TaskState;
@@ -7,9 +8,13 @@ use crate::time::{Duration, WallTime};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// What an agent tells the master about itself (Mesos `SlaveInfo`).
+///
+/// Mesos' `SlaveInfo` holds hostname, port, resources, attributes and domain; `ip` and
+/// `version` travel beside it in Mesos, so the reconfiguration policy ignores them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentInfo {
     pub hostname: String,
@@ -17,9 +22,46 @@ pub struct AgentInfo {
     pub ip: String,
     pub port: u16,
     pub resources: Resources,
-    /// Text attributes `name:value`, in the order given.
-    pub attributes: Vec<(String, String)>,
+    /// Attributes in the order given; names are distinct.
+    pub attributes: Vec<Attribute>,
+    /// Where the agent runs (Mesos `DomainInfo.fault_domain`); `None` without `--domain`.
+    pub domain: Option<FaultDomain>,
     pub version: String,
+}
+
+/// The fault domain of a node (Mesos `DomainInfo.FaultDomain`): a region and a zone in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultDomain {
+    /// `region.name`.
+    pub region: String,
+    /// `zone.name`.
+    pub zone: String,
+}
+
+impl fmt::Display for FaultDomain {
+    /// The JSON form the `--domain` flag takes:
+    /// `{"fault_domain":{"region":{"name":"r"},"zone":{"name":"z"}}}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"{"fault_domain":{"region":{"name":"#)?;
+        write_json_string(f, &self.region)?;
+        f.write_str(r#"},"zone":{"name":"#)?;
+        write_json_string(f, &self.zone)?;
+        f.write_str("}}}")
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+fn write_json_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("\"")
 }
 
 /// The framework facts an agent needs to run its tasks (a subset of Mesos `FrameworkInfo`).

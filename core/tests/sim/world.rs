@@ -274,7 +274,12 @@ impl World {
                 ip: format!("10.0.1.{}", i + 1),
                 port: 5051,
                 resources: total.clone(),
-                attributes: vec![("rack".to_string(), format!("r{}", i % 2))],
+                attributes: mesolite_core::attributes::parse_attributes(&format!(
+                    "rack:r{}",
+                    i % 2
+                ))
+                .expect("simulated agent attributes parse"),
+                domain: None,
                 version: mesolite_core::master::MESOS_VERSION.to_string(),
             };
             let agent = Agent::new(AgentConfig::new(info, rng.next_u64()), Instant::ZERO);
