@@ -126,33 +126,45 @@ impl CallConnection {
     }
 
     /// Sends one call and expects `202 Accepted`. A failed call drops the connection, so the
-    /// next one starts on a fresh connection.
+    /// next one starts on a fresh connection. A kept connection that turns out to be closed (the
+    /// agent may close idle connections at any time) is replaced once and the call sent again;
+    /// the agent ignores an update it already has (same uuid).
     pub(crate) async fn send(&mut self, body: Vec<u8>) -> Result<(), HttpError> {
         let agent = self.agent;
-        let mut conn = match self.conn.take() {
-            Some(c) if !c.sender.is_closed() => c,
-            _ => within(connect(agent)).await?,
-        };
-        let result = within(async {
-            conn.sender.ready().await.map_err(HttpError::Http)?;
-            let response = post(&mut conn, agent, body).await?;
-            if response.status() != StatusCode::ACCEPTED {
-                let status = response.status();
-                return Err(HttpError::Status(status, error_text(response).await));
+        if let Some(mut conn) = self.conn.take().filter(|c| !c.sender.is_closed()) {
+            match call_on(&mut conn, agent, body.clone()).await {
+                Ok(()) => {
+                    self.conn = Some(conn);
+                    return Ok(());
+                }
+                Err(HttpError::Http(_)) => {}
+                Err(e) => return Err(e),
             }
-            response
-                .into_body()
-                .collect()
-                .await
-                .map_err(HttpError::Http)?;
-            Ok(())
-        })
-        .await;
-        if result.is_ok() {
-            self.conn = Some(conn);
         }
-        result
+        let mut conn = within(connect(agent)).await?;
+        call_on(&mut conn, agent, body).await?;
+        self.conn = Some(conn);
+        Ok(())
     }
+}
+
+/// Sends one call on `conn` and expects `202 Accepted` with its (empty) body.
+async fn call_on(conn: &mut Connection, agent: SocketAddr, body: Vec<u8>) -> Result<(), HttpError> {
+    within(async {
+        conn.sender.ready().await.map_err(HttpError::Http)?;
+        let response = post(conn, agent, body).await?;
+        if response.status() != StatusCode::ACCEPTED {
+            let status = response.status();
+            return Err(HttpError::Status(status, error_text(response).await));
+        }
+        response
+            .into_body()
+            .collect()
+            .await
+            .map_err(HttpError::Http)?;
+        Ok(())
+    })
+    .await
 }
 
 /// The event stream of a subscription.
