@@ -133,6 +133,20 @@ impl AgentDriver {
     /// Carries out the agent's outputs, then wakes the timer.
     pub fn drain(&self) {
         loop {
+            // NOT YET DURABLE: until the driver writes batches with
+            // `mesolite_platform::checkpoint::AgentCheckpoint` and starts with `Agent::recover`
+            // (issue 4, see core/src/agent/persist.rs for the driver's obligations), batches are
+            // reported written without touching the disk, so an agent restart still starts empty.
+            let batch = self.agent.borrow_mut().poll_checkpoint().map(|b| b.seq);
+            if let Some(seq) = batch {
+                let now = self.clock.now();
+                self.agent.borrow_mut().handle_checkpoint_written(
+                    now,
+                    seq,
+                    mesolite_core::agent::CheckpointWritten::Durable,
+                );
+                continue;
+            }
             let out = self.agent.borrow_mut().poll_output();
             let Some(out) = out else { break };
             match out {
@@ -191,6 +205,10 @@ impl AgentDriver {
                     }
                 }
                 AgentOutput::Log(line) => log(&line),
+                AgentOutput::Fatal(why) => {
+                    log(&format!("agent: fatal: {why}"));
+                    std::process::exit(1);
+                }
             }
         }
         let _ = self.timer_wake.try_send(());

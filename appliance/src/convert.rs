@@ -78,6 +78,7 @@ fn reason_to_v1(r: StatusReason) -> v1::StatusReason {
         StatusReason::ExecutorRegistrationTimeout => V::ExecutorRegistrationTimeout,
         StatusReason::TaskGroupInvalid => V::TaskGroupInvalid,
         StatusReason::AgentRemovedByOperator => V::AgentRemovedByOperator,
+        StatusReason::ExecutorReregistrationTimeout => V::ExecutorReregistrationTimeout,
     }
 }
 

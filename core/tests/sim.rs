@@ -1,7 +1,8 @@
 //! Deterministic whole-cluster simulation of mesolite-core: a master, agents, scripted
 //! schedulers and simulated executors in one process on a virtual clock, with network delay,
-//! connection resets and silent partitions, torn and failed registry writes, master crashes and
-//! restarts from the persisted bytes only, and invariants checked after every step.
+//! connection resets and silent partitions, torn and failed registry and agent checkpoint
+//! writes, master and agent crashes and restarts from the persisted bytes only, and invariants
+//! checked after every step.
 //!
 //! Nothing is excused: every invariant holds for every seed, so a failing seed is a bug in core
 //! or in this harness.
@@ -9,6 +10,8 @@
 //! `MESOLITE_SIM_SEEDS=N` runs seeds `0..N` (default 200); `MESOLITE_SIM_SEED=S` replays one
 //! seed with a full trace. A failing seed prints the command that replays it.
 
+#[path = "sim/agent_life.rs"]
+mod agent_life;
 #[path = "sim/config.rs"]
 mod config;
 #[path = "sim/disk.rs"]
@@ -298,4 +301,44 @@ fn failed_registry_write_is_fatal_and_the_restarted_master_recovers() {
         let id = a.ids.last().expect("registered");
         assert!(reg.admitted_agent(id).is_some());
     }
+}
+
+#[test]
+fn agent_restart_recovers_its_tasks_from_the_checkpoint_without_killing_them() {
+    let mut w = calm_world(6, 1, 3, (60_000, 80_000));
+    ok(w.run_until(Duration::from_secs(60), |w| running_in_master(w) == 3));
+    let id_before = w.agents[0].agent.id().cloned().expect("registered");
+    let containers: Vec<String> = w.execs.keys().map(|(_, c)| c.clone()).collect();
+    w.crash_agent(0, "scenario");
+    ok(w.run_until(Duration::from_secs(30), |w| {
+        w.agents[0].up
+            && w.agents[0].agent.executors().count() == 3
+            && w.agents[0]
+                .agent
+                .executors()
+                .all(|e| e.state == mesolite_core::agent::ExecutorState::Running)
+    }));
+    // The same agent id, the same containers (re-subscribed, not relaunched), tasks running.
+    assert_eq!(w.agents[0].agent.id(), Some(&id_before));
+    let after: Vec<String> = w.execs.keys().map(|(_, c)| c.clone()).collect();
+    assert_eq!(containers, after);
+    assert!(w.execs.values().all(|e| e.alive));
+    ok(w.run());
+    for t in w.scheds[0].tasks.values() {
+        assert_eq!(t.terminal, Some(TaskState::Finished), "{t:?}");
+    }
+}
+
+#[test]
+fn an_executor_that_died_while_its_agent_was_down_fails_its_task() {
+    let mut w = calm_world(7, 1, 1, (60_000, 80_000));
+    ok(w.run_until(Duration::from_secs(60), |w| running_in_master(w) == 1));
+    // The executor dies while the agent is down; the restarted agent has its pid and learns it.
+    w.crash_agent(0, "scenario");
+    let key = w.execs.keys().next().cloned().expect("an executor");
+    w.execs.get_mut(&key).unwrap().alive = false;
+    ok(w.run());
+    let t = w.scheds[0].tasks.values().next().unwrap();
+    assert_eq!(t.terminal, Some(TaskState::Failed), "{t:?}");
+    assert_eq!(t.acked_terminal, Some(TaskState::Failed), "{t:?}");
 }

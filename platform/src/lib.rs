@@ -1,4 +1,5 @@
 //! mesolite-platform: every syscall mesolite makes (sockets, framing, files and fsync, processes, clock).
+pub mod checkpoint;
 pub mod clock;
 pub mod host;
 pub mod net;

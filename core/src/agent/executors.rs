@@ -1,13 +1,14 @@
 //! Agent side of executors, containers and tasks: launch, the executor API calls, kill,
 //! framework shutdown, executor exit and registration deadlines.
 
+use super::checkpoint::Record;
 use super::{Agent, AgentOutput, ExecutorStream};
 use crate::ids::{ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::task_state::TaskState;
 use crate::time::{Duration, Instant, WallTime};
 use crate::wire::{
     executor_dir, sandbox_path, AgentToMaster, FrameworkRecord, StatusReason, StatusSource,
-    StatusUpdate, TaskReport, TaskSpec, TaskStatus,
+    TaskSpec, TaskStatus,
 };
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -44,7 +45,8 @@ pub enum ExecutorEvent {
 /// Where an executor is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExecutorState {
-    /// Started; must subscribe before the deadline.
+    /// Started, or recovered after an agent restart (Mesos `REGISTERING` in both cases); must
+    /// subscribe before the deadline.
     Launching { deadline: Instant },
     /// Subscribed (the stream may have dropped; it may subscribe again).
     Running,
@@ -74,6 +76,13 @@ pub(super) struct ExecutorEntry {
     pub groups: Vec<Vec<TaskId>>,
     /// The executor as the framework described it (or the generated one).
     pub spec: crate::wire::ExecutorSpec,
+    /// The container's process group, once the driver reported it.
+    pub pid: Option<u32>,
+    /// Recovered from the checkpoint and not subscribed again yet.
+    pub recovered: bool,
+    /// The uuid of the newest update accepted for each task, to drop updates an executor
+    /// resends when it subscribes again.
+    pub last_uuid: BTreeMap<TaskId, [u8; 16]>,
 }
 
 impl ExecutorEntry {
@@ -99,6 +108,9 @@ pub struct ExecutorView<'a> {
     pub container_id: &'a ContainerId,
     pub state: ExecutorState,
     pub tasks: Vec<(&'a TaskSpec, TaskState)>,
+    /// The container's process group once known; after an agent restart the process is no
+    /// longer the agent's child, so the driver watches this pid to learn that it ended.
+    pub pid: Option<u32>,
 }
 
 /// Why an executor API call was refused (the driver answers 400 with this text).
@@ -141,22 +153,36 @@ impl Agent {
             return;
         };
         let fid = framework.id.clone();
-        self.frameworks.insert(fid.clone(), framework);
+        self.note_framework(framework);
         let key = (fid.clone(), task.executor.executor_id.clone());
         if let Some(exec) = self.executors.get_mut(&key) {
+            let added = Record::TasksAdded {
+                framework_id: fid.clone(),
+                executor_id: key.1.clone(),
+                tasks: alloc::vec![task.clone()],
+                group: false,
+            };
             match (exec.state, exec.stream) {
                 (ExecutorState::Running, Some(stream)) => {
                     exec.launched
                         .insert(task.task_id.clone(), (task.clone(), TaskState::Staging));
-                    self.outputs.push_back(AgentOutput::ToExecutor {
-                        stream,
-                        event: ExecutorEvent::Launch(Box::new(task)),
-                    });
+                    self.record(added);
+                    self.emit_exec(
+                        now,
+                        AgentOutput::ToExecutor {
+                            stream,
+                            event: ExecutorEvent::Launch(Box::new(task)),
+                        },
+                    );
                 }
                 (ExecutorState::Launching { .. }, _) | (ExecutorState::Running, None) => {
-                    exec.queued.push(task)
+                    exec.queued.push(task);
+                    self.record(added);
                 }
                 _ => {
+                    exec.launched
+                        .insert(task.task_id.clone(), (task.clone(), TaskState::Lost));
+                    self.record(added);
                     let status = self.agent_status(
                         &task.task_id,
                         TaskState::Lost,
@@ -165,7 +191,7 @@ impl Agent {
                         &key.1,
                         wall,
                     );
-                    self.queue_update(now, fid, status);
+                    self.queue_update(now, fid, &key.1, status);
                 }
             }
             return;
@@ -196,10 +222,16 @@ impl Agent {
             return;
         };
         let fid = framework.id.clone();
-        self.frameworks.insert(fid.clone(), framework);
+        self.note_framework(framework);
         let key = (fid.clone(), executor.executor_id.clone());
         let ids: Vec<TaskId> = tasks.iter().map(|t| t.task_id.clone()).collect();
         if let Some(exec) = self.executors.get_mut(&key) {
+            let added = Record::TasksAdded {
+                framework_id: fid.clone(),
+                executor_id: key.1.clone(),
+                tasks: tasks.clone(),
+                group: true,
+            };
             match (exec.state, exec.stream) {
                 (ExecutorState::Running, Some(stream)) => {
                     for t in &tasks {
@@ -207,16 +239,27 @@ impl Agent {
                             .insert(t.task_id.clone(), (t.clone(), TaskState::Staging));
                     }
                     exec.groups.push(ids);
-                    self.outputs.push_back(AgentOutput::ToExecutor {
-                        stream,
-                        event: ExecutorEvent::LaunchGroup(tasks),
-                    });
+                    self.record(added);
+                    self.emit_exec(
+                        now,
+                        AgentOutput::ToExecutor {
+                            stream,
+                            event: ExecutorEvent::LaunchGroup(tasks),
+                        },
+                    );
                 }
                 (ExecutorState::Launching { .. }, _) | (ExecutorState::Running, None) => {
                     exec.groups.push(ids);
                     exec.queued.extend(tasks);
+                    self.record(added);
                 }
                 _ => {
+                    for t in tasks {
+                        exec.launched
+                            .insert(t.task_id.clone(), (t, TaskState::Lost));
+                    }
+                    exec.groups.push(ids.clone());
+                    self.record(added);
                     for task_id in ids {
                         let status = self.agent_status(
                             &task_id,
@@ -226,7 +269,7 @@ impl Agent {
                             &key.1,
                             wall,
                         );
-                        self.queue_update(now, fid.clone(), status);
+                        self.queue_update(now, fid.clone(), &key.1, status);
                     }
                 }
             }
@@ -260,31 +303,59 @@ impl Agent {
         let executor_id = executor.executor_id.clone();
         let sandbox = sandbox_path(agent_id, &fid, &executor_id, &container_id);
         let dir = executor_dir(agent_id, &fid, &executor_id);
-        let checkpoint = self.frameworks.get(&fid).is_some_and(|f| f.checkpoint);
+        // mesolite recovers every framework's executors, whatever `FrameworkInfo.checkpoint`
+        // says, so every executor is told to re-subscribe to a restarted agent.
         let env = alloc::vec![
             (String::from("MESOS_FRAMEWORK_ID"), fid.to_string()),
             (String::from("MESOS_EXECUTOR_ID"), executor_id.to_string()),
             (String::from("MESOS_AGENT_ID"), agent_id.to_string()),
             (String::from("MESOS_SLAVE_ID"), agent_id.to_string()),
             (String::from("MESOS_CONTAINER_ID"), container_id.to_string()),
-            (
-                String::from("MESOS_CHECKPOINT"),
-                String::from(if checkpoint { "1" } else { "0" })
-            ),
+            (String::from("MESOS_CHECKPOINT"), String::from("1")),
             (
                 String::from("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"),
                 alloc::format!("{}secs", self.cfg.executor_shutdown_grace.as_secs()),
             ),
         ];
-        self.outputs.push_back(AgentOutput::LaunchExecutor {
+        self.record(Record::ExecutorLaunched {
             framework_id: fid.clone(),
             executor_id: executor_id.clone(),
             container_id: container_id.clone(),
-            sandbox,
-            executor_dir: dir,
-            command: executor.command.clone(),
-            env,
+            spec: executor.clone(),
+            sandbox: sandbox.clone(),
+            command_executor,
         });
+        // One TasksAdded per group, in queue order; lone tasks one each.
+        let mut i = 0;
+        while i < queued.len() {
+            let group = groups.iter().find(|g| g.contains(&queued[i].task_id));
+            let n = match group {
+                Some(g) => queued[i..]
+                    .iter()
+                    .take_while(|t| g.contains(&t.task_id))
+                    .count(),
+                None => 1,
+            };
+            self.record(Record::TasksAdded {
+                framework_id: fid.clone(),
+                executor_id: executor_id.clone(),
+                tasks: queued[i..i + n].to_vec(),
+                group: group.is_some(),
+            });
+            i += n;
+        }
+        self.emit_exec(
+            now,
+            AgentOutput::LaunchExecutor {
+                framework_id: fid.clone(),
+                executor_id: executor_id.clone(),
+                container_id: container_id.clone(),
+                sandbox,
+                executor_dir: dir,
+                command: executor.command.clone(),
+                env,
+            },
+        );
         let key = (fid.clone(), executor_id.clone());
         self.containers.insert(container_id.clone(), key.clone());
         self.executors.insert(
@@ -303,6 +374,9 @@ impl Agent {
                 command_executor,
                 groups,
                 spec: executor.clone(),
+                pid: None,
+                recovered: false,
+                last_uuid: BTreeMap::new(),
             },
         );
     }
@@ -319,13 +393,48 @@ impl Agent {
         s
     }
 
-    /// SUBSCRIBE from an executor on a new event stream.
+    /// SUBSCRIBE from an executor that has nothing unacknowledged (a new executor). An executor
+    /// subscribing again (after its stream dropped or the agent restarted) must use
+    /// [`Agent::handle_executor_subscribe_with`] so that nothing it holds is lost or run twice.
     pub fn handle_executor_subscribe(
         &mut self,
-        _now: Instant,
+        now: Instant,
         stream: ExecutorStream,
         framework_id: &FrameworkId,
         executor_id: &ExecutorId,
+    ) -> Result<(), ExecutorCallError> {
+        self.handle_executor_subscribe_with(
+            now,
+            WallTime::default(),
+            stream,
+            framework_id,
+            executor_id,
+            &[],
+            Vec::new(),
+        )
+    }
+
+    /// SUBSCRIBE from an executor on a new event stream, with what the executor holds that the
+    /// agent has not acknowledged: the tasks it received and has not had an update acknowledged
+    /// for (`unacknowledged_tasks`) and its unacknowledged updates, oldest first.
+    ///
+    /// Updates are accepted as if sent again with UPDATE, except those the agent already
+    /// accepted (matched by uuid against the newest accepted one) and those of tasks that are
+    /// already terminal here; either way the executor gets `ACKNOWLEDGED` so it forgets them.
+    /// After an agent restart, a task the agent handed over but the executor neither lists nor
+    /// has an update for never reached it (the `LAUNCH` was lost with the agent): it is
+    /// delivered again. The agent checkpoints whole `TaskSpec`s, which Mesos does not (it
+    /// reports such tasks `TASK_LOST`, with a TODO to relaunch them instead).
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_executor_subscribe_with(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        stream: ExecutorStream,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        unacknowledged_tasks: &[TaskId],
+        unacknowledged_updates: Vec<TaskStatus>,
     ) -> Result<(), ExecutorCallError> {
         let key = (framework_id.clone(), executor_id.clone());
         let framework = self
@@ -344,12 +453,27 @@ impl Agent {
         ) {
             return Err(ExecutorCallError::UnknownExecutor);
         }
-        if let Some(old) = exec.stream.replace(stream) {
-            self.streams.remove(&old);
-            self.outputs
-                .push_back(AgentOutput::CloseExecutorStream { stream: old });
-        }
+        let old = exec.stream.replace(stream);
         exec.state = ExecutorState::Running;
+        let recovered = core::mem::replace(&mut exec.recovered, false);
+        if recovered {
+            // Handed over before the restart, unknown to the executor: deliver again.
+            let lost: Vec<TaskId> = exec
+                .launched
+                .iter()
+                .filter(|(id, (_, state))| {
+                    *state == TaskState::Staging
+                        && !unacknowledged_tasks.contains(id)
+                        && !unacknowledged_updates.iter().any(|u| &u.task_id == *id)
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in lost {
+                if let Some((spec, _)) = exec.launched.remove(&id) {
+                    exec.queued.push(spec);
+                }
+            }
+        }
         let container_id = exec.container_id.clone();
         let spec = Box::new(exec.spec.clone());
         let queued = core::mem::take(&mut exec.queued);
@@ -357,17 +481,25 @@ impl Agent {
             exec.launched
                 .insert(t.task_id.clone(), (t.clone(), TaskState::Staging));
         }
-        self.streams.insert(stream, key);
-        self.outputs.push_back(AgentOutput::ToExecutor {
-            stream,
-            event: ExecutorEvent::Subscribed {
-                framework,
-                executor: spec,
-                agent_id,
-                container_id,
-            },
-        });
         let groups = exec.groups.clone();
+        if let Some(old) = old {
+            self.streams.remove(&old);
+            self.emit_exec(now, AgentOutput::CloseExecutorStream { stream: old });
+        }
+        self.streams.insert(stream, key.clone());
+        self.emit_exec(
+            now,
+            AgentOutput::ToExecutor {
+                stream,
+                event: ExecutorEvent::Subscribed {
+                    framework,
+                    executor: spec,
+                    agent_id,
+                    container_id,
+                },
+            },
+        );
+        self.accept_resent_updates(now, wall, &key, stream, unacknowledged_updates);
         let mut queued = queued.into_iter().map(Some).collect::<Vec<_>>();
         for i in 0..queued.len() {
             let Some(t) = queued[i].take() else {
@@ -386,8 +518,16 @@ impl Agent {
                 }
                 None => ExecutorEvent::Launch(Box::new(t)),
             };
-            self.outputs
-                .push_back(AgentOutput::ToExecutor { stream, event });
+            self.emit_exec(now, AgentOutput::ToExecutor { stream, event });
+        }
+        // An executor recovered with nothing left to run was being shut down when the agent
+        // stopped (that is not checkpointed): shut it down again.
+        let idle = self.executors.get(&key).is_some_and(|e| {
+            e.queued.is_empty() && e.launched.values().all(|(_, s)| s.is_terminal())
+        });
+        if recovered && idle {
+            let container = self.executors[&key].container_id.clone();
+            self.begin_shutdown(now, &key, container);
         }
         Ok(())
     }
@@ -422,24 +562,38 @@ impl Agent {
             return Err(ExecutorCallError::StagingFromExecutor);
         }
         let uuid = status.uuid.ok_or(ExecutorCallError::MissingUuid)?;
+        let task_id = status.task_id.clone();
+        let duplicate = exec.last_uuid.get(&task_id) == Some(&uuid)
+            || self.updates.contains(framework_id, &task_id, uuid);
+        let exec = self
+            .executors
+            .get_mut(&key)
+            .ok_or(ExecutorCallError::UnknownExecutor)?;
         let entry = exec
             .launched
             .get_mut(&status.task_id)
             .ok_or(ExecutorCallError::UnknownTask)?;
-        entry.1 = status.state;
-        status.agent_id = self.id.clone();
-        status.executor_id = Some(executor_id.clone());
-        status.source = StatusSource::Executor;
-        if status.timestamp.unix_nanos == 0 {
-            status.timestamp = wall;
+        if !duplicate {
+            if self.updates.len(framework_id, &task_id) >= super::updates::MAX_PENDING_PER_TASK {
+                return Err(ExecutorCallError::QueueFull);
+            }
+            entry.1 = status.state;
+            status.agent_id = self.id.clone();
+            status.executor_id = Some(executor_id.clone());
+            status.source = StatusSource::Executor;
+            if status.timestamp.unix_nanos == 0 {
+                status.timestamp = wall;
+            }
+            self.queue_update(now, framework_id.clone(), executor_id, status);
         }
-        let task_id = status.task_id.clone();
-        self.try_queue_update(now, framework_id.clone(), status)
-            .map_err(|_| ExecutorCallError::QueueFull)?;
-        self.outputs.push_back(AgentOutput::ToExecutor {
-            stream,
-            event: ExecutorEvent::Acknowledged { task_id, uuid },
-        });
+        // The executor may forget the update once it is durable (see `persist.rs`).
+        self.emit_exec(
+            now,
+            AgentOutput::ToExecutor {
+                stream,
+                event: ExecutorEvent::Acknowledged { task_id, uuid },
+            },
+        );
         Ok(())
     }
 
@@ -458,12 +612,20 @@ impl Agent {
             return;
         };
         exec.state = ExecutorState::Terminated;
+        exec.recovered = false;
         let command_executor = exec.command_executor;
-        if let Some(stream) = exec.stream.take() {
+        let stream = exec.stream.take();
+        self.record(Record::ExecutorEnded {
+            framework_id: key.0.clone(),
+            executor_id: key.1.clone(),
+        });
+        if let Some(stream) = stream {
             self.streams.remove(&stream);
-            self.outputs
-                .push_back(AgentOutput::CloseExecutorStream { stream });
+            self.emit_exec(now, AgentOutput::CloseExecutorStream { stream });
         }
+        let Some(exec) = self.executors.get_mut(&key) else {
+            return;
+        };
         let mut unfinished: Vec<(TaskId, bool)> = Vec::new();
         let queued: Vec<TaskSpec> = exec.queued.drain(..).collect();
         for t in queued {
@@ -498,7 +660,7 @@ impl Agent {
                     entry.1 = state;
                 }
             }
-            self.queue_update(now, key.0.clone(), status);
+            self.queue_update(now, key.0.clone(), &key.1, status);
         }
         if self.link == super::MasterLink::Registered {
             self.outputs
@@ -560,7 +722,7 @@ impl Agent {
                     &key.1,
                     wall,
                 );
-                self.queue_update(now, key.0.clone(), status);
+                self.queue_update(now, key.0.clone(), &key.1, status);
             }
             if nothing_left {
                 self.begin_shutdown(now, &key, container);
@@ -573,22 +735,20 @@ impl Agent {
             }
         }
         let grace = exec.launched.get(task_id).and_then(|(t, _)| t.kill_grace);
-        match exec.stream {
-            Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
+        let out = match exec.stream {
+            Some(stream) => AgentOutput::ToExecutor {
                 stream,
                 event: ExecutorEvent::Kill {
                     task_id: task_id.clone(),
                     grace,
                 },
-            }),
-            None => {
-                let container = exec.container_id.clone();
-                self.outputs.push_back(AgentOutput::KillContainer {
-                    container_id: container,
-                    force: true,
-                });
-            }
-        }
+            },
+            None => AgentOutput::KillContainer {
+                container_id: exec.container_id.clone(),
+                force: true,
+            },
+        };
+        self.emit_exec(now, out);
     }
 
     /// Asks an executor to shut down, force-killing it after the grace period.
@@ -608,16 +768,17 @@ impl Agent {
         exec.state = ExecutorState::Terminating {
             kill_at: now + grace,
         };
-        match exec.stream {
-            Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
+        let out = match exec.stream {
+            Some(stream) => AgentOutput::ToExecutor {
                 stream,
                 event: ExecutorEvent::Shutdown,
-            }),
-            None => self.outputs.push_back(AgentOutput::KillContainer {
+            },
+            None => AgentOutput::KillContainer {
                 container_id: container,
                 force: false,
-            }),
-        }
+            },
+        };
+        self.emit_exec(now, out);
     }
 
     pub(super) fn shutdown_framework(
@@ -649,7 +810,7 @@ impl Agent {
                     &key.1,
                     wall,
                 );
-                self.queue_update(now, key.0.clone(), status);
+                self.queue_update(now, key.0.clone(), &key.1, status);
             }
             self.begin_shutdown(now, &key, container);
         }
@@ -696,7 +857,7 @@ impl Agent {
                 executor_id,
                 wall,
             );
-            self.queue_update(now, framework_id.clone(), status);
+            self.queue_update(now, framework_id.clone(), executor_id, status);
         }
         self.log(alloc::format!(
             "shutting down executor {executor_id} of framework {framework_id}"
@@ -707,6 +868,7 @@ impl Agent {
     /// MESSAGE from the scheduler, passed to the executor if it is subscribed (unreliable).
     pub(super) fn framework_message(
         &mut self,
+        now: Instant,
         framework_id: &FrameworkId,
         executor_id: &ExecutorId,
         data: Vec<u8>,
@@ -718,10 +880,13 @@ impl Agent {
             .filter(|e| e.state == ExecutorState::Running)
             .and_then(|e| e.stream);
         match stream {
-            Some(stream) => self.outputs.push_back(AgentOutput::ToExecutor {
-                stream,
-                event: ExecutorEvent::Message(data),
-            }),
+            Some(stream) => self.emit_exec(
+                now,
+                AgentOutput::ToExecutor {
+                    stream,
+                    event: ExecutorEvent::Message(data),
+                },
+            ),
             None => self.log(alloc::format!(
                 "dropping a message for executor {executor_id} of framework {framework_id}: it is not subscribed"
             )),
@@ -762,56 +927,14 @@ impl Agent {
         Ok(())
     }
 
-    pub(super) fn acknowledge(
-        &mut self,
-        now: Instant,
-        framework_id: &FrameworkId,
-        task_id: &TaskId,
-        uuid: [u8; 16],
-    ) {
-        if let Some(next) =
-            self.updates
-                .acknowledge(now, self.cfg.status_retry_min, framework_id, task_id, uuid)
-        {
-            self.outputs
-                .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(next)));
-        }
-        let keys: Vec<(FrameworkId, ExecutorId)> = self
-            .executors
-            .keys()
-            .filter(|(f, _)| f == framework_id)
-            .cloned()
-            .collect();
-        for key in keys {
-            self.forget_finished_executor(&key);
-        }
-    }
-
-    /// Drops a terminated executor once none of its tasks has unacknowledged updates.
-    fn forget_finished_executor(&mut self, key: &(FrameworkId, ExecutorId)) {
-        let Some(exec) = self.executors.get(key) else {
-            return;
-        };
-        if exec.state != ExecutorState::Terminated {
-            return;
-        }
-        if exec
-            .launched
-            .keys()
-            .any(|t| self.updates.has_pending(&key.0, t))
-        {
-            return;
-        }
-        self.executors.remove(key);
-        if !self.executors.keys().any(|(f, _)| f == &key.0) {
-            self.frameworks.remove(&key.0);
-        }
-    }
-
     pub(super) fn handle_executor_deadlines(&mut self, now: Instant, wall: WallTime) {
         let mut late: Vec<((FrameworkId, ExecutorId), ContainerId, bool)> = Vec::new();
+        let mut gone: Vec<(FrameworkId, ExecutorId)> = Vec::new();
         for (key, e) in &self.executors {
             match e.state {
+                ExecutorState::Launching { deadline } if now >= deadline && e.recovered => {
+                    gone.push(key.clone())
+                }
                 ExecutorState::Launching { deadline } if now >= deadline => {
                     late.push((key.clone(), e.container_id.clone(), true))
                 }
@@ -850,7 +973,7 @@ impl Agent {
                         &key.1,
                         wall,
                     );
-                    self.queue_update(now, key.0.clone(), status);
+                    self.queue_update(now, key.0.clone(), &key.1, status);
                 }
             } else if let Some(exec) = self.executors.get_mut(&key) {
                 // Kill again at most every grace period until the process is reaped.
@@ -858,93 +981,17 @@ impl Agent {
                     kill_at: now + self.cfg.executor_shutdown_grace,
                 };
             }
-            self.outputs.push_back(AgentOutput::KillContainer {
-                container_id: container,
-                force: true,
-            });
+            self.emit_exec(
+                now,
+                AgentOutput::KillContainer {
+                    container_id: container,
+                    force: true,
+                },
+            );
         }
-    }
-
-    fn agent_status(
-        &mut self,
-        task_id: &TaskId,
-        state: TaskState,
-        reason: StatusReason,
-        message: &str,
-        executor_id: &ExecutorId,
-        wall: WallTime,
-    ) -> TaskStatus {
-        TaskStatus {
-            task_id: task_id.clone(),
-            state,
-            message: Some(String::from(message)),
-            source: StatusSource::Agent,
-            reason: Some(reason),
-            agent_id: self.id.clone(),
-            executor_id: Some(executor_id.clone()),
-            timestamp: wall,
-            uuid: Some(self.new_uuid()),
-            data: Vec::new(),
-            unreachable_time: None,
+        for key in gone {
+            self.declare_gone(now, wall, &key);
         }
-    }
-
-    /// Queues an update in its task's stream and sends it if it is the stream's head.
-    fn try_queue_update(
-        &mut self,
-        now: Instant,
-        framework_id: FrameworkId,
-        status: TaskStatus,
-    ) -> Result<(), super::updates::QueueError> {
-        let update = StatusUpdate {
-            framework_id,
-            latest_state: status.state,
-            status,
-        };
-        if let Some(send) = self.updates.push(now, self.cfg.status_retry_min, update)? {
-            if self.link == super::MasterLink::Registered {
-                self.outputs
-                    .push_back(AgentOutput::ToMaster(AgentToMaster::StatusUpdate(send)));
-            }
-        }
-        Ok(())
-    }
-
-    /// Queues an update the agent generated itself (its stream is bounded; see `updates.rs`).
-    fn queue_update(&mut self, now: Instant, framework_id: FrameworkId, status: TaskStatus) {
-        if self.try_queue_update(now, framework_id, status).is_err() {
-            self.log(String::from(
-                "status update queue full; dropping an agent-generated update",
-            ));
-        }
-    }
-
-    /// Tasks to report when re-registering, with their newest known state.
-    pub(super) fn task_reports(&self) -> Vec<TaskReport> {
-        let mut out = Vec::new();
-        for ((fid, eid), e) in &self.executors {
-            let tasks = e
-                .queued
-                .iter()
-                .map(|t| (t, TaskState::Staging))
-                .chain(e.launched.values().map(|(t, s)| (t, *s)));
-            for (t, state) in tasks {
-                // A terminal task the framework has acknowledged is over: not reported.
-                if state.is_terminal() && !self.updates.has_pending(fid, &t.task_id) {
-                    continue;
-                }
-                let state = self.updates.latest_state(fid, &t.task_id).unwrap_or(state);
-                out.push(TaskReport {
-                    framework_id: fid.clone(),
-                    executor_id: eid.clone(),
-                    task_id: t.task_id.clone(),
-                    name: t.name.clone(),
-                    state,
-                    resources: t.resources.clone(),
-                });
-            }
-        }
-        out
     }
 
     /// Executors on this agent, for the state endpoints.
@@ -954,6 +1001,7 @@ impl Agent {
             executor_id: &e.executor_id,
             container_id: &e.container_id,
             state: e.state,
+            pid: e.pid,
             tasks: e
                 .queued
                 .iter()

@@ -2,14 +2,24 @@
 //! and the reliable status update path (at-least-once, in order per task).
 //!
 //! Method kinds as in the master: getters, `handle_*` inputs, and pollers. After every input the
-//! driver drains [`Agent::poll_output`] and then asks [`Agent::poll_timeout`].
+//! driver drains, in this order, [`Agent::poll_checkpoint`] (persist the batch, see `persist.rs`
+//! for the rules), [`Agent::poll_output`], and then asks [`Agent::poll_timeout`].
+//!
+//! A fresh agent starts with [`Agent::new`]; an agent that finds a checkpoint under its work dir
+//! starts with [`Agent::recover`] (see `recovery.rs`).
 
+pub mod checkpoint;
 mod executors;
+mod persist;
 pub mod reconfiguration;
+mod recovery;
+mod status;
 mod updates;
 mod view;
 
+pub use checkpoint::{CheckpointBatch, CheckpointState, Record};
 pub use executors::{ExecutorCallError, ExecutorEvent, ExecutorState, ExecutorView};
+pub use persist::CheckpointWritten;
 pub use view::{AgentTaskView, ExecutorDetail};
 
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId};
@@ -34,6 +44,9 @@ pub struct AgentConfig {
     pub status_retry_max: Duration,
     /// Time an executor has to subscribe after it is launched (Mesos: 1 min).
     pub executor_registration_timeout: Duration,
+    /// Time a recovered executor has to subscribe again after an agent restart before it is
+    /// declared gone (Mesos `--executor_reregistration_timeout`: 2 s, at most 15 s).
+    pub executor_reregistration_timeout: Duration,
     /// SIGTERM to SIGKILL grace for executors being shut down (Mesos: 5 s).
     pub executor_shutdown_grace: Duration,
     pub seed: u64,
@@ -49,6 +62,7 @@ impl AgentConfig {
             status_retry_min: Duration::from_secs(10),
             status_retry_max: Duration::from_secs(600),
             executor_registration_timeout: Duration::from_secs(60),
+            executor_reregistration_timeout: Duration::from_secs(2),
             executor_shutdown_grace: Duration::from_secs(5),
             seed,
         }
@@ -101,11 +115,15 @@ pub enum AgentOutput {
         stream: ExecutorStream,
     },
     /// Signal the container's process group: SIGTERM now when `force` is false, SIGKILL when true.
+    /// For a recovered container the process group is the pid in [`ExecutorView::pid`].
     KillContainer {
         container_id: ContainerId,
         force: bool,
     },
     Log(String),
+    /// The agent cannot go on (its checkpoint could not be written): the driver exits with this
+    /// message, and the agent recovers from its checkpoint when restarted.
+    Fatal(String),
 }
 
 /// The agent.
@@ -123,6 +141,7 @@ pub struct Agent {
     streams: BTreeMap<ExecutorStream, (FrameworkId, ExecutorId)>,
     updates: updates::UpdateStreams,
     outputs: VecDeque<AgentOutput>,
+    ckpt: persist::Checkpointer,
 }
 
 impl Agent {
@@ -141,6 +160,7 @@ impl Agent {
             streams: BTreeMap::new(),
             updates: updates::UpdateStreams::default(),
             outputs: VecDeque::new(),
+            ckpt: persist::Checkpointer::new(CheckpointState::default()),
             cfg,
         }
     }
@@ -271,6 +291,14 @@ impl Agent {
                 if self.link != MasterLink::Registered {
                     self.log(alloc::format!("registered with the master as {id}"));
                 }
+                let recorded = self.ckpt.durable.identity.as_ref().map(|(i, _)| i);
+                if self.id.as_ref() != Some(&id) || recorded.is_none() {
+                    // Recorded before anything that uses the id, so it is durable first.
+                    self.record(checkpoint::Record::Identity {
+                        id: id.clone(),
+                        info: self.cfg.info.clone(),
+                    });
+                }
                 self.id = Some(id);
                 self.link = MasterLink::Registered;
                 self.attempts = 0;
@@ -319,7 +347,7 @@ impl Agent {
                 framework_id,
                 executor_id,
                 data,
-            } => self.framework_message(&framework_id, &executor_id, data),
+            } => self.framework_message(now, &framework_id, &executor_id, data),
         }
     }
 

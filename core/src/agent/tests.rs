@@ -24,10 +24,29 @@ fn info() -> AgentInfo {
     }
 }
 
+/// Drains the agent as a driver does, every checkpoint batch written at once.
 fn drain(a: &mut Agent) -> Vec<AgentOutput> {
+    drain_writing(a, &mut Vec::new(), Instant::ZERO)
+}
+
+/// [`drain`], appending every batch written to `log` (the records on "disk").
+fn drain_writing(a: &mut Agent, log: &mut Vec<Record>, now: Instant) -> Vec<AgentOutput> {
     let mut out = Vec::new();
-    while let Some(o) = a.poll_output() {
-        out.push(o);
+    loop {
+        let mut busy = false;
+        if let Some(batch) = a.poll_checkpoint() {
+            let seq = batch.seq;
+            log.extend(batch.records.iter().cloned());
+            a.handle_checkpoint_written(now, seq, CheckpointWritten::Durable);
+            busy = true;
+        }
+        while let Some(o) = a.poll_output() {
+            out.push(o);
+            busy = true;
+        }
+        if !busy {
+            break;
+        }
     }
     out
 }
@@ -379,6 +398,7 @@ fn a_silent_master_is_dropped_and_pings_are_answered() {
     assert!(matches!(a.link(), MasterLink::Disconnected { .. }));
 }
 
+mod recovery;
 mod scheduler_api;
 
 /// Task `id` of the group run by default executor `pod`.

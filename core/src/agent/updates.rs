@@ -1,5 +1,10 @@
 //! The agent's task status update manager: one stream per task, only the oldest unacknowledged
 //! update in flight, retried with backoff until the master forwards the framework's acknowledgement.
+//!
+//! The streams hold only updates that are durable in the agent's checkpoint: the agent pushes an
+//! update once its record is written. An acknowledgement marks its stream `ack_pending` (nothing
+//! is sent from it) until the acknowledgement's record is written, so a restarted agent never
+//! resends an update older than one the framework already saw.
 
 use crate::ids::{FrameworkId, TaskId};
 use crate::time::{Duration, Instant};
@@ -17,6 +22,8 @@ struct Stream {
     /// When the head is sent again; `None` while nothing is in flight.
     next_retry: Option<Instant>,
     backoff: Duration,
+    /// The head is acknowledged but the acknowledgement is not durable yet.
+    ack_pending: bool,
 }
 
 /// All streams of the agent.
@@ -27,43 +34,64 @@ pub(super) struct UpdateStreams {
     paused: bool,
 }
 
-/// Why an update could not be queued.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum QueueError {
-    Full,
-}
-
 impl UpdateStreams {
-    /// Queues an update; returns it (with `latest_state` filled in) if it must be sent now.
+    /// Updates queued for a task.
+    pub fn len(&self, framework: &FrameworkId, task: &TaskId) -> usize {
+        self.streams
+            .get(&(framework.clone(), task.clone()))
+            .map_or(0, |s| s.pending.len())
+    }
+
+    /// Whether update `uuid` of a task is queued.
+    pub fn contains(&self, framework: &FrameworkId, task: &TaskId, uuid: [u8; 16]) -> bool {
+        self.streams
+            .get(&(framework.clone(), task.clone()))
+            .is_some_and(|s| s.pending.iter().any(|u| u.status.uuid == Some(uuid)))
+    }
+
+    /// Queues a durable update; returns it (with `latest_state` filled in) if it must be sent
+    /// now. The caller bounds the queue ([`MAX_PENDING_PER_TASK`]) when it accepts the update.
     pub fn push(
         &mut self,
         now: Instant,
         retry_min: Duration,
         update: StatusUpdate,
-    ) -> Result<Option<StatusUpdate>, QueueError> {
+    ) -> Option<StatusUpdate> {
         let key = (update.framework_id.clone(), update.status.task_id.clone());
         let stream = self.streams.entry(key).or_insert_with(|| Stream {
             pending: VecDeque::new(),
             next_retry: None,
             backoff: retry_min,
+            ack_pending: false,
         });
         if stream
             .pending
             .iter()
             .any(|u| u.status.uuid == update.status.uuid)
         {
-            return Ok(None); // A duplicate: already queued.
-        }
-        if stream.pending.len() >= MAX_PENDING_PER_TASK {
-            return Err(QueueError::Full);
+            return None; // A duplicate: already queued.
         }
         stream.pending.push_back(update);
         if stream.pending.len() == 1 && !self.paused {
             stream.next_retry = Some(now + retry_min);
             stream.backoff = retry_min;
-            return Ok(Some(head_with_latest(stream)));
+            return Some(head_with_latest(stream));
         }
-        Ok(None)
+        None
+    }
+
+    /// An acknowledgement of `uuid` arrived: true if it matches the head (and is not a
+    /// duplicate), in which case the stream stops sending until [`UpdateStreams::acknowledge`].
+    pub fn begin_ack(&mut self, framework: &FrameworkId, task: &TaskId, uuid: [u8; 16]) -> bool {
+        let Some(stream) = self.streams.get_mut(&(framework.clone(), task.clone())) else {
+            return false;
+        };
+        if stream.ack_pending || stream.pending.front().and_then(|u| u.status.uuid) != Some(uuid) {
+            return false;
+        }
+        stream.ack_pending = true;
+        stream.next_retry = None;
+        true
     }
 
     /// The framework acknowledged `uuid`: pops the head if it matches and returns the next update to send.
@@ -81,6 +109,7 @@ impl UpdateStreams {
             return None; // A duplicate or unexpected acknowledgement is ignored.
         }
         stream.pending.pop_front();
+        stream.ack_pending = false;
         if stream.pending.is_empty() {
             self.streams.remove(&key);
             return None;
@@ -101,6 +130,9 @@ impl UpdateStreams {
             return out;
         }
         for stream in self.streams.values_mut() {
+            if stream.ack_pending {
+                continue;
+            }
             if stream.next_retry.is_some_and(|t| now >= t) {
                 stream.backoff = stream.backoff.saturating_mul(2).min(max);
                 stream.next_retry = Some(now + stream.backoff);
@@ -122,7 +154,7 @@ impl UpdateStreams {
         self.paused = false;
         let mut out = Vec::new();
         for stream in self.streams.values_mut() {
-            if !stream.pending.is_empty() {
+            if !stream.pending.is_empty() && !stream.ack_pending {
                 stream.backoff = retry_min;
                 stream.next_retry = Some(now + retry_min);
                 out.push(head_with_latest(stream));
@@ -198,15 +230,9 @@ mod tests {
         let mut s = UpdateStreams::default();
         let t0 = Instant::ZERO;
         let min = Duration::from_secs(10);
-        let first = s
-            .push(t0, min, update(TaskState::Running, 1))
-            .unwrap()
-            .unwrap();
+        let first = s.push(t0, min, update(TaskState::Running, 1)).unwrap();
         assert_eq!(first.status.state, TaskState::Running);
-        assert_eq!(
-            s.push(t0, min, update(TaskState::Finished, 2)).unwrap(),
-            None
-        );
+        assert_eq!(s.push(t0, min, update(TaskState::Finished, 2)), None);
         // A retry carries the newest state as latest_state.
         let retried = s.due(t0 + min, Duration::from_secs(600));
         assert_eq!(retried.len(), 1);
@@ -250,8 +276,7 @@ mod tests {
         let mut s = UpdateStreams::default();
         let min = Duration::from_secs(10);
         let max = Duration::from_secs(25);
-        s.push(Instant::ZERO, min, update(TaskState::Running, 1))
-            .unwrap();
+        s.push(Instant::ZERO, min, update(TaskState::Running, 1));
         assert_eq!(s.next_retry(), Some(Instant::ZERO + min));
         let t1 = Instant::ZERO + min;
         assert_eq!(s.due(t1, max).len(), 1);
@@ -270,12 +295,39 @@ mod tests {
         let min = Duration::from_secs(10);
         assert!(s
             .push(Instant::ZERO, min, update(TaskState::Running, 1))
-            .unwrap()
             .is_some());
         assert_eq!(
-            s.push(Instant::ZERO, min, update(TaskState::Running, 1))
-                .unwrap(),
+            s.push(Instant::ZERO, min, update(TaskState::Running, 1)),
             None
         );
+        assert!(s.contains(&FrameworkId::from("f"), &TaskId::from("t"), [1; 16]));
+        assert_eq!(s.len(&FrameworkId::from("f"), &TaskId::from("t")), 1);
+    }
+
+    #[test]
+    fn a_pending_acknowledgement_stops_the_stream_until_it_is_durable() {
+        let mut s = UpdateStreams::default();
+        let (f, t) = (FrameworkId::from("f"), TaskId::from("t"));
+        let min = Duration::from_secs(10);
+        s.push(Instant::ZERO, min, update(TaskState::Running, 1));
+        s.push(Instant::ZERO, min, update(TaskState::Finished, 2));
+        assert!(
+            !s.begin_ack(&f, &t, [2; 16]),
+            "only the head can be acknowledged"
+        );
+        assert!(s.begin_ack(&f, &t, [1; 16]));
+        assert!(
+            !s.begin_ack(&f, &t, [1; 16]),
+            "a duplicate acknowledgement is ignored"
+        );
+        assert_eq!(s.next_retry(), None);
+        assert!(s.due(Instant::ZERO + min, min).is_empty());
+        s.pause();
+        assert!(
+            s.resume(Instant::ZERO, min).is_empty(),
+            "nothing is resent while the ack is pending"
+        );
+        let next = s.acknowledge(Instant::ZERO, min, &f, &t, [1; 16]).unwrap();
+        assert_eq!(next.status.state, TaskState::Finished);
     }
 }

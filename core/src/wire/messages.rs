@@ -140,6 +140,9 @@ pub enum StatusReason {
     TaskGroupInvalid,
     /// The operator marked the task's agent gone (Mesos `REASON_AGENT_REMOVED_BY_OPERATOR`).
     AgentRemovedByOperator,
+    /// A recovered executor did not subscribe again after an agent restart (Mesos
+    /// `REASON_EXECUTOR_REREGISTRATION_TIMEOUT`). Appended last: postcard numbers variants in order.
+    ExecutorReregistrationTimeout,
 }
 
 /// One task status (Mesos `TaskStatus`). `uuid` is set for reliable updates, which must be acknowledged.

@@ -39,6 +39,12 @@ pub struct SimConfig {
     /// Per registry write: it fails, or the master crashes while it is in flight.
     pub write_fail_ppm: u64,
     pub crash_in_write_ppm: u64,
+    /// Per virtual second: an agent process crashes (restarting from its checkpoint).
+    pub agent_crash_ppm: u64,
+    /// Per agent checkpoint write: it fails (fatal for the agent), or the agent crashes while
+    /// it is in flight.
+    pub agent_write_fail_ppm: u64,
+    pub crash_in_agent_write_ppm: u64,
     /// Per connection attempt while the master is up.
     pub connect_fail_ppm: u64,
     /// Per executor launch: the container fails to start / the executor is too slow to subscribe.
@@ -74,6 +80,9 @@ impl SimConfig {
             write_fail_ppm: 0,
             crash_in_write_ppm: 0,
             connect_fail_ppm: 0,
+            agent_crash_ppm: 0,
+            agent_write_fail_ppm: 0,
+            crash_in_agent_write_ppm: 0,
             launch_fail_ppm: 0,
             slow_executor_ppm: 0,
             net_delay_ms: (1, 5),
@@ -107,6 +116,9 @@ impl SimConfig {
             c.write_fail_ppm = f(rng, 50_000);
             c.crash_in_write_ppm = f(rng, 50_000);
             c.connect_fail_ppm = f(rng, 100_000);
+            c.agent_crash_ppm = f(rng, 8_000);
+            c.agent_write_fail_ppm = f(rng, 5_000);
+            c.crash_in_agent_write_ppm = f(rng, 5_000);
             c.launch_fail_ppm = f(rng, 30_000);
             c.slow_executor_ppm = f(rng, 20_000);
             c.spike_ppm = f(rng, 20_000);

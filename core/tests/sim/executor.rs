@@ -20,6 +20,8 @@ pub struct ExecTask {
     pub killed: bool,
     pub terminal_uuid: Option<[u8; 16]>,
     pub terminal_acked: bool,
+    /// The agent acknowledged an update of this task (it no longer counts as unacknowledged).
+    pub any_acked: bool,
 }
 
 #[derive(Debug)]
@@ -33,6 +35,8 @@ pub struct SimExecutor {
     pub at: u64,
     pub tasks: BTreeMap<TaskId, ExecTask>,
     pub exiting: bool,
+    /// Updates the agent took but has not acknowledged, oldest first (resent on SUBSCRIBE).
+    pub unacked: Vec<TaskStatus>,
 }
 
 impl World {
@@ -55,8 +59,15 @@ impl World {
                 at: 0,
                 tasks: BTreeMap::new(),
                 exiting: false,
+                unacked: Vec::new(),
             },
         );
+        // The driver reports the process group; sometimes the agent crashes before it does.
+        if chance(&mut self.rng, 900_000) {
+            let pid = 1000 + self.new_id() as u32;
+            let cid = self.execs[&(agent, key.clone())].container.clone();
+            self.agents[agent].agent.handle_executor_pid(&cid, pid);
+        }
         let fw = self.in_fault_window();
         if fw && chance(&mut self.rng, self.cfg.launch_fail_ppm) {
             self.trace(format!("container {key} on agent{agent} fails to start"));
@@ -90,18 +101,33 @@ impl World {
         let Some(e) = self.execs.get(&key) else {
             return;
         };
-        if !e.alive {
+        if !e.alive || e.stream.is_some() {
+            return;
+        }
+        if self.agent_down(agent) {
+            self.schedule_resubscribe(agent, container);
             return;
         }
         let (fid, eid) = (e.fid.clone(), e.eid.clone());
+        let unacked_tasks: Vec<TaskId> = e
+            .tasks
+            .iter()
+            .filter(|(_, t)| !t.any_acked)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let unacked = e.unacked.clone();
         let stream = self.new_id();
         self.exec_streams.insert(stream, key.clone());
         self.execs.get_mut(&key).expect("present").stream = Some(stream);
-        let r = self.agents[agent].agent.handle_executor_subscribe(
+        let wall = self.wall();
+        let r = self.agents[agent].agent.handle_executor_subscribe_with(
             now,
+            wall,
             ExecutorStream(stream),
             &fid,
             &eid,
+            &unacked_tasks,
+            unacked,
         );
         if let Err(err) = r {
             self.trace(format!(
@@ -169,6 +195,13 @@ impl World {
             ExecutorEvent::Subscribed { .. } => {}
             ExecutorEvent::Launch(task) => {
                 let tid = task.task_id.clone();
+                if e.tasks.contains_key(&tid) {
+                    let msg = format!(
+                        "task {tid} is launched twice in container {container} on agent{agent}"
+                    );
+                    self.fail(msg);
+                    return;
+                }
                 e.tasks.insert(tid.clone(), ExecTask::default());
                 let (lo, hi) = self.cfg.task_runtime_ms;
                 let t1 = between(&mut self.rng, 5, 300);
@@ -215,10 +248,22 @@ impl World {
                 );
             }
             ExecutorEvent::Acknowledged { task_id, uuid } => {
+                let mut durable_terminal = None;
+                if let Some(pos) = e.unacked.iter().position(|u| u.uuid == Some(uuid)) {
+                    let u = e.unacked.remove(pos);
+                    if u.state.is_terminal() {
+                        durable_terminal = Some(u.state);
+                    }
+                }
                 if let Some(t) = e.tasks.get_mut(&task_id) {
+                    t.any_acked = true;
                     if t.terminal_uuid == Some(uuid) {
                         t.terminal_acked = true;
                     }
+                }
+                let fid = e.fid.clone();
+                if let Some(state) = durable_terminal {
+                    self.note_durable_terminal(fid, task_id, state);
                 }
                 self.maybe_exit(&key);
             }
@@ -291,6 +336,18 @@ impl World {
         if t.sent.is_some_and(|s| s.is_terminal()) || (t.killed && state != TaskState::Killed) {
             return;
         }
+        if self.agent_down(agent) {
+            self.push_in(
+                1_000,
+                Ev::ExecStep {
+                    agent,
+                    container,
+                    task,
+                    state,
+                },
+            );
+            return;
+        }
         let (fid, eid) = (e.fid.clone(), e.eid.clone());
         let mut uuid = [0u8; 16];
         uuid[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
@@ -310,14 +367,12 @@ impl World {
         };
         match self.agents[agent]
             .agent
-            .handle_executor_update(now, wall, &fid, &eid, status)
+            .handle_executor_update(now, wall, &fid, &eid, status.clone())
         {
             Ok(()) => {
-                let t = self
-                    .execs
-                    .get_mut(&key)
-                    .and_then(|e| e.tasks.get_mut(&task))
-                    .expect("present");
+                let e = self.execs.get_mut(&key).expect("present");
+                e.unacked.push(status);
+                let t = e.tasks.get_mut(&task).expect("present");
                 t.sent = Some(state);
                 if state.is_terminal() {
                     t.terminal_uuid = Some(uuid);
@@ -379,6 +434,10 @@ impl World {
             self.exec_streams.remove(&s);
         }
         let cid = e.container.clone();
+        if self.agent_down(agent) {
+            // The restarted agent learns it from the pid it watches.
+            return;
+        }
         self.agents[agent]
             .agent
             .handle_container_exited(now, wall, &cid, status);

@@ -166,6 +166,10 @@ impl World {
             self.stats.master_crashes += 1;
             self.crash_master("injected crash");
         }
+        if chance(&mut self.rng, c.agent_crash_ppm) {
+            let i = self.rng.below(self.agents.len() as u64) as usize;
+            self.crash_agent(i, "injected crash");
+        }
         if chance(&mut self.rng, c.conn_cut_ppm) {
             if let Some(conn) = self.pick_live_conn() {
                 self.cut_conn(conn);

@@ -1,13 +1,17 @@
 //! The invariants checked after every step of the simulation (and at the moments the brief
 //! names): resources conserved, no task on two agents, nothing acknowledged before it is
 //! durable, offers only from registered and connected agents and each offer id sent once,
-//! active agents only on live connections, and admitted agent ids unique.
+//! active agents only on live connections, and admitted agent ids unique. For agents: an
+//! executor is told an update is acknowledged only once it is on the agent's disk (checked where
+//! the output leaves, in `world.rs`), no task is launched twice (in `executor.rs`), and a
+//! terminal state the agent acknowledged to an executor is the one the framework gets reliably.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use mesolite_core::ids::{AgentId, FrameworkId, TaskId};
 use mesolite_core::master::OfferRecord;
 use mesolite_core::resources::Resources;
+use mesolite_core::task_state::TaskState;
 
 use crate::world::World;
 
@@ -136,7 +140,7 @@ impl World {
     fn check_agent_tasks(&mut self) {
         let mut seen: BTreeMap<(FrameworkId, TaskId), usize> = BTreeMap::new();
         let mut bad = None;
-        for (i, a) in self.agents.iter().enumerate() {
+        for (i, a) in self.agents.iter().enumerate().filter(|(_, a)| a.up) {
             let mut used = Resources::new();
             for e in a.agent.executors() {
                 for (spec, state) in &e.tasks {
@@ -162,6 +166,39 @@ impl World {
         }
         if let Some(b) = bad {
             self.fail(b);
+        }
+    }
+
+    /// An executor was told its terminal update is durable: the framework's reliable terminal
+    /// state for the task, if any, must be that one (nothing acknowledged is lost or contradicted).
+    pub fn note_durable_terminal(&mut self, fid: FrameworkId, tid: TaskId, state: TaskState) {
+        let reliable = self
+            .scheds
+            .iter()
+            .filter(|s| s.fid.as_ref() == Some(&fid))
+            .find_map(|s| s.tasks.get(&tid).and_then(|t| t.acked_terminal));
+        if let Some(seen) = reliable.filter(|s| *s != state) {
+            self.fail(format!(
+                "task {tid}: the agent made {} durable but the framework acknowledged {}",
+                state.name(),
+                seen.name()
+            ));
+        }
+        self.durable_terminals.insert((fid, tid), state);
+    }
+
+    /// The framework acknowledged terminal `state`; it must agree with a durable one.
+    pub fn check_terminal_agrees(&mut self, fid: &FrameworkId, tid: &TaskId, state: TaskState) {
+        let durable = self
+            .durable_terminals
+            .get(&(fid.clone(), tid.clone()))
+            .copied();
+        if let Some(d) = durable.filter(|d| *d != state) {
+            self.fail(format!(
+                "task {tid}: the framework acknowledged {} but the agent made {} durable",
+                state.name(),
+                d.name()
+            ));
         }
     }
 }

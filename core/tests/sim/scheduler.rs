@@ -471,7 +471,12 @@ impl World {
         if let Some(uuid) = uuid {
             if state.is_terminal() {
                 t.acked_terminal = Some(state);
+                let fid = self.scheds[i].fid.clone();
+                if let Some(fid) = fid {
+                    self.check_terminal_agrees(&fid, &tid, state);
+                }
             }
+            let t = self.scheds[i].tasks.get_mut(&tid).expect("present");
             let agent_id = status.agent_id.clone().unwrap_or_else(|| t.agent.clone());
             self.sched_call(
                 i,

@@ -15,6 +15,7 @@ use mesolite_core::task_state::TaskState;
 use mesolite_core::time::{Duration, Instant, WallTime};
 use mesolite_core::wire::{AgentInfo, AgentToMaster, MasterToAgent};
 
+use crate::agent_life::AgentDisk;
 use crate::config::{between, chance, SimConfig};
 use crate::disk::Disk;
 use crate::executor::SimExecutor;
@@ -108,6 +109,16 @@ pub enum Ev {
         container: String,
         status: i32,
     },
+    /// An agent's checkpoint batch reaches the disk.
+    AgentDiskDone {
+        agent: usize,
+        gen: u64,
+        seq: u64,
+    },
+    /// A crashed agent process is started again.
+    AgentRestart {
+        agent: usize,
+    },
 }
 
 /// One agent process and its end of the master connection.
@@ -117,6 +128,13 @@ pub struct SimAgent {
     pub total: Resources,
     /// Ids this agent was told by `Registered`/`Reregistered`, in order.
     pub ids: Vec<AgentId>,
+    /// Its configuration, to start it again after a crash.
+    pub cfg: AgentConfig,
+    /// The process runs (false between a crash and the restart).
+    pub up: bool,
+    /// Incarnation, bumped by each crash.
+    pub gen: u64,
+    pub disk: AgentDisk,
 }
 
 /// An agent↔master connection (TCP: ordered and reliable until closed).
@@ -167,6 +185,7 @@ pub struct Stats {
     pub tasks_finished: u64,
     /// `RunTask` messages lost with their connection (the agent's re-registration must heal them).
     pub run_tasks_lost: u64,
+    pub agent_crashes: u64,
 }
 
 impl Stats {
@@ -185,6 +204,7 @@ impl Stats {
         self.tasks_launched += o.tasks_launched;
         self.tasks_finished += o.tasks_finished;
         self.run_tasks_lost += o.run_tasks_lost;
+        self.agent_crashes += o.agent_crashes;
     }
 }
 
@@ -229,6 +249,8 @@ pub struct World {
     pub lost_run_tasks: std::collections::BTreeSet<(FrameworkId, TaskId)>,
     /// Every offer id a master sent to a scheduler, across master incarnations.
     pub offer_ids_sent: std::collections::BTreeSet<OfferId>,
+    /// Terminal states an agent acknowledged to the executor (so durable on the agent's disk).
+    pub durable_terminals: BTreeMap<(FrameworkId, TaskId), TaskState>,
 }
 
 impl World {
@@ -262,6 +284,7 @@ impl World {
             fatal_seen: 0,
             lost_run_tasks: Default::default(),
             offer_ids_sent: Default::default(),
+            durable_terminals: BTreeMap::new(),
             cfg: cfg.clone(),
         };
         for i in 0..cfg.agents {
@@ -282,12 +305,17 @@ impl World {
                 domain: None,
                 version: mesolite_core::master::MESOS_VERSION.to_string(),
             };
-            let agent = Agent::new(AgentConfig::new(info, rng.next_u64()), Instant::ZERO);
+            let cfg = AgentConfig::new(info, rng.next_u64());
+            let agent = Agent::new(cfg.clone(), Instant::ZERO);
             w.agents.push(SimAgent {
                 agent,
                 current: None,
                 total,
                 ids: Vec::new(),
+                cfg,
+                up: true,
+                gen: 0,
+                disk: AgentDisk::default(),
             });
         }
         for i in 0..cfg.schedulers {
@@ -469,7 +497,7 @@ impl World {
         if let Some(m) = &self.master {
             consider(m.poll_timeout(), Who::Master, &mut best);
         }
-        for (i, a) in self.agents.iter().enumerate() {
+        for (i, a) in self.agents.iter().enumerate().filter(|(_, a)| a.up) {
             consider(a.agent.poll_timeout(), Who::Agent(i), &mut best);
         }
         let Some((at, who)) = best else {
@@ -603,6 +631,8 @@ impl World {
                 container,
                 status,
             } => self.container_exit(agent, container, status),
+            Ev::AgentDiskDone { agent, gen, seq } => self.agent_disk_done(agent, gen, seq),
+            Ev::AgentRestart { agent } => self.restart_agent(agent),
         }
     }
 
@@ -612,7 +642,10 @@ impl World {
         loop {
             let mut busy = self.drain_master();
             for i in 0..self.agents.len() {
-                busy |= self.drain_agent(i);
+                if self.agents[i].up {
+                    busy |= self.poll_agent_checkpoint(i);
+                    busy |= self.drain_agent(i);
+                }
             }
             if !busy {
                 break;
@@ -807,13 +840,28 @@ impl World {
                     container_id,
                     ..
                 } => self.launch_executor(i, framework_id, executor_id, container_id),
-                AgentOutput::ToExecutor { stream, event } => self.send_to_executor(stream.0, event),
+                AgentOutput::ToExecutor { stream, event } => {
+                    if let ExecutorEvent::Acknowledged { uuid, task_id } = &event {
+                        if !self.agents[i].disk.durable_uuids.contains(uuid) {
+                            let msg = format!(
+                                "agent{i} acknowledged update of task {task_id} to its executor before it was durable"
+                            );
+                            self.fail(msg);
+                        }
+                    }
+                    self.send_to_executor(stream.0, event)
+                }
                 AgentOutput::CloseExecutorStream { stream } => self.close_exec_stream(stream.0),
                 AgentOutput::KillContainer {
                     container_id,
                     force,
                 } => self.kill_container(i, container_id.as_str().to_string(), force),
                 AgentOutput::Log(line) => self.trace(format!("agent{i}: {line}")),
+                AgentOutput::Fatal(why) => {
+                    self.trace(format!("agent{i} FATAL: {why}"));
+                    self.crash_agent(i, "fatal error");
+                    return true;
+                }
             }
         }
         busy
@@ -835,6 +883,9 @@ impl World {
 
     fn connect(&mut self, agent: usize) {
         let now = self.now;
+        if !self.agents[agent].up {
+            return;
+        }
         let refused = self.master.is_none()
             || (self.in_fault_window() && chance(&mut self.rng, self.cfg.connect_fail_ppm));
         if refused {
@@ -864,7 +915,7 @@ impl World {
     }
 
     /// The agent closes its end: frames already sent still arrive, then the master sees the close.
-    fn agent_closes(&mut self, conn: u64) {
+    pub fn agent_closes(&mut self, conn: u64) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
