@@ -20,9 +20,10 @@
 //! interrupted before its fsync, so it was never reported durable: the error gives the length
 //! to truncate the log to.
 
+use crate::durable;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use mesolite_core::agent::checkpoint::{
@@ -136,6 +137,27 @@ impl std::error::Error for CheckpointError {
     }
 }
 
+impl From<durable::FileError> for CheckpointError {
+    fn from(e: durable::FileError) -> Self {
+        CheckpointError::Io {
+            path: e.path,
+            action: e.action,
+            source: e.source,
+        }
+    }
+}
+
+impl CheckpointError {
+    fn locking(dir: &Path, e: durable::LockError) -> Self {
+        match e {
+            durable::LockError::Locked => CheckpointError::Locked {
+                path: dir.to_path_buf(),
+            },
+            durable::LockError::Io(e) => e.into(),
+        }
+    }
+}
+
 fn io_err<'a>(
     path: &'a Path,
     action: &'static str,
@@ -196,15 +218,15 @@ impl AgentCheckpoint {
     pub fn open(dir: &Path) -> Result<(AgentCheckpoint, CheckpointState), CheckpointError> {
         fs::create_dir_all(dir).map_err(io_err(dir, "create directory"))?;
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
+            durable::sync_dir(parent)?;
         }
-        let lock = lock_dir(dir)?;
+        let lock = durable::lock_dir(dir, LOCK).map_err(|e| CheckpointError::locking(dir, e))?;
         remove_if_present(&dir.join(SNAPSHOT_TMP))?;
         let (snapshots, logs) = generations(dir)?;
         let gen = snapshots.last().copied().unwrap_or(0);
         let (mut state, snapshot_len) = if gen > 0 {
             let path = dir.join(snapshot_name(gen));
-            (read_snapshot(&path)?, file_len(&path)?)
+            (read_snapshot(&path)?, durable::file_len(&path)?)
         } else {
             (CheckpointState::default(), 0)
         };
@@ -225,7 +247,7 @@ impl AgentCheckpoint {
         for old in logs.iter().filter(|g| **g < gen) {
             remove_if_present(&dir.join(log_name(*old)))?;
         }
-        let log = open_append(&log_path)?;
+        let log = durable::open_append(&log_path)?;
         let ckpt = AgentCheckpoint {
             dir: dir.to_path_buf(),
             gen,
@@ -254,17 +276,11 @@ impl AgentCheckpoint {
             path: self.log_path.clone(),
             error,
         })?;
-        let written = self
-            .log
-            .write_all(&self.buf)
-            .and_then(|()| self.log.sync_data());
-        if let Err(e) = written {
+        if let Err(e) =
+            durable::append_synced(&mut self.log, self.log_len, &self.log_path, &self.buf)
+        {
             self.poisoned = true;
-            let _ = self
-                .log
-                .set_len(self.log_len)
-                .and_then(|()| self.log.sync_data());
-            return Err(io_err(&self.log_path, "append to")(e));
+            return Err(e.into());
         }
         self.log_len += self.buf.len() as u64;
         Ok(())
@@ -290,9 +306,10 @@ impl AgentCheckpoint {
             error,
         })?;
         let log_path = self.dir.join(log_name(next));
-        let result = replace_file(&self.dir, SNAPSHOT_TMP, &snapshot_path, &bytes)
+        let result = durable::replace_file(&self.dir, SNAPSHOT_TMP, &snapshot_path, &bytes)
+            .map_err(CheckpointError::from)
             .and_then(|()| write_new(&self.dir, &log_path))
-            .and_then(|()| open_append(&log_path));
+            .and_then(|()| durable::open_append(&log_path).map_err(CheckpointError::from));
         let log = match result {
             Ok(log) => log,
             Err(e) => {
@@ -308,7 +325,7 @@ impl AgentCheckpoint {
         self.snapshot_len = bytes.len() as u64;
         remove_if_present(&self.dir.join(log_name(old_gen)))?;
         remove_if_present(&self.dir.join(snapshot_name(old_gen)))?;
-        sync_dir(&self.dir)
+        Ok(durable::sync_dir(&self.dir)?)
     }
 
     pub fn log_path(&self) -> &Path {
@@ -321,10 +338,6 @@ impl AgentCheckpoint {
     }
 }
 
-fn file_len(path: &Path) -> Result<u64, CheckpointError> {
-    Ok(fs::metadata(path).map_err(io_err(path, "inspect"))?.len())
-}
-
 fn remove_if_present(path: &Path) -> Result<(), CheckpointError> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -333,29 +346,12 @@ fn remove_if_present(path: &Path) -> Result<(), CheckpointError> {
     }
 }
 
-fn lock_dir(dir: &Path) -> Result<File, CheckpointError> {
-    let path = dir.join(LOCK);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path, "open"))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(file),
-        Err(rustix::io::Errno::WOULDBLOCK) => Err(CheckpointError::Locked {
-            path: dir.to_path_buf(),
-        }),
-        Err(e) => Err(io_err(&path, "lock")(e.into())),
-    }
-}
-
 fn read_snapshot(path: &Path) -> Result<CheckpointState, CheckpointError> {
     let corrupt = |problem| CheckpointError::CorruptSnapshot {
         path: path.to_path_buf(),
         problem,
     };
-    let len = file_len(path)?;
+    let len = durable::file_len(path)?;
     if len > (CHECKPOINT_SNAPSHOT_HEADER_LEN + MAX_CHECKPOINT_BYTES) as u64 {
         return Err(corrupt(CheckpointProblem::BadLength(len)));
     }
@@ -396,31 +392,7 @@ fn write_new(dir: &Path, path: &Path) -> Result<(), CheckpointError> {
     File::create(path)
         .and_then(|f| f.sync_all())
         .map_err(io_err(path, "create"))?;
-    sync_dir(dir)
-}
-
-/// Writes `bytes` to `dir/tmp`, fsyncs it, renames it to `path` and fsyncs `dir`.
-fn replace_file(dir: &Path, tmp: &str, path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let tmp_path = dir.join(tmp);
-    let mut file = File::create(&tmp_path).map_err(io_err(&tmp_path, "create"))?;
-    file.write_all(bytes).map_err(io_err(&tmp_path, "write"))?;
-    file.sync_all().map_err(io_err(&tmp_path, "fsync"))?;
-    drop(file);
-    fs::rename(&tmp_path, path).map_err(io_err(path, "rename a new file onto"))?;
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir, "fsync directory"))
-}
-
-fn open_append(path: &Path) -> Result<File, CheckpointError> {
-    OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_err(path, "open for append"))
+    Ok(durable::sync_dir(dir)?)
 }
 
 #[cfg(test)]

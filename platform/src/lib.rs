@@ -1,6 +1,7 @@
 //! mesolite-platform: every syscall mesolite makes (sockets, framing, files and fsync, processes, clock).
 pub mod checkpoint;
 pub mod clock;
+mod durable;
 pub mod host;
 pub mod net;
 pub mod process;

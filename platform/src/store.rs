@@ -13,9 +13,10 @@
 //! A torn last record can only come from an append interrupted before its fsync, so it was never
 //! acknowledged: the error tells the operator the length to truncate the log to.
 
+use crate::durable;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use mesolite_core::registry::{
@@ -186,6 +187,27 @@ impl std::error::Error for StoreError {
     }
 }
 
+impl From<durable::FileError> for StoreError {
+    fn from(e: durable::FileError) -> Self {
+        StoreError::Io {
+            path: e.path,
+            action: e.action,
+            source: e.source,
+        }
+    }
+}
+
+impl StoreError {
+    fn locking(dir: &Path, e: durable::LockError) -> Self {
+        match e {
+            durable::LockError::Locked => StoreError::Locked {
+                path: dir.to_path_buf(),
+            },
+            durable::LockError::Io(e) => e.into(),
+        }
+    }
+}
+
 fn io_err<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -230,9 +252,9 @@ impl Store {
     ) -> Result<(Store, Registry), StoreError> {
         fs::create_dir_all(dir).map_err(io_err(dir, "create directory"))?;
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
+            durable::sync_dir(parent)?;
         }
-        let lock = lock_dir(dir)?;
+        let lock = durable::lock_dir(dir, LOCK).map_err(|e| StoreError::locking(dir, e))?;
         let log_path = dir.join(LOG);
         let snapshot_path = dir.join(SNAPSHOT);
         for tmp in [SNAPSHOT_TMP, LOG_TMP] {
@@ -253,20 +275,20 @@ impl Store {
         } else {
             // A new registry: the log is made first and the snapshot last, so a crash in between
             // leaves an empty log and no snapshot, which is still "no registry".
-            if exists(&log_path)? && file_len(&log_path)? > 0 {
+            if exists(&log_path)? && durable::file_len(&log_path)? > 0 {
                 return Err(StoreError::LogWithoutSnapshot { path: log_path });
             }
             let id = new_cluster_id().map_err(io_err(dir, "choose a cluster id for"))?;
             let registry = Registry::new_cluster(&id);
-            replace_file(dir, LOG_TMP, LOG, &[])?;
+            durable::replace_file(dir, LOG_TMP, &dir.join(LOG), &[])?;
             let bytes = encode_snapshot(&registry).map_err(|error| StoreError::Encode {
                 path: snapshot_path.clone(),
                 error,
             })?;
-            replace_file(dir, SNAPSHOT_TMP, SNAPSHOT, &bytes)?;
+            durable::replace_file(dir, SNAPSHOT_TMP, &dir.join(SNAPSHOT), &bytes)?;
             (registry, 0, 0, true)
         };
-        let log = open_append(&log_path)?;
+        let log = durable::open_append(&log_path)?;
         let store = Store {
             dir: dir.to_path_buf(),
             log_path,
@@ -297,17 +319,11 @@ impl Store {
             path: self.log_path.clone(),
             error,
         })?;
-        let written = self
-            .log
-            .write_all(&self.buf)
-            .and_then(|()| self.log.sync_data());
-        if let Err(e) = written {
+        if let Err(e) =
+            durable::append_synced(&mut self.log, self.log_len, &self.log_path, &self.buf)
+        {
             self.poisoned = true;
-            let _ = self
-                .log
-                .set_len(self.log_len)
-                .and_then(|()| self.log.sync_data());
-            return Err(io_err(&self.log_path, "append to")(e));
+            return Err(e.into());
         }
         self.log_len += self.buf.len() as u64;
         self.last_index = entry.index;
@@ -336,9 +352,11 @@ impl Store {
             path: self.snapshot_path.clone(),
             error,
         })?;
-        let result = replace_file(&self.dir, SNAPSHOT_TMP, SNAPSHOT, &bytes)
-            .and_then(|()| replace_file(&self.dir, LOG_TMP, LOG, &[]))
-            .and_then(|()| open_append(&self.log_path));
+        let result =
+            durable::replace_file(&self.dir, SNAPSHOT_TMP, &self.dir.join(SNAPSHOT), &bytes)
+                .and_then(|()| durable::replace_file(&self.dir, LOG_TMP, &self.log_path, &[]))
+                .and_then(|()| durable::open_append(&self.log_path))
+                .map_err(StoreError::from);
         match result {
             Ok(log) => {
                 self.log = log;
@@ -382,29 +400,8 @@ fn exists(path: &Path) -> Result<bool, StoreError> {
     path.try_exists().map_err(io_err(path, "inspect"))
 }
 
-fn file_len(path: &Path) -> Result<u64, StoreError> {
-    Ok(fs::metadata(path).map_err(io_err(path, "inspect"))?.len())
-}
-
-fn lock_dir(dir: &Path) -> Result<File, StoreError> {
-    let path = dir.join(LOCK);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path, "open"))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(file),
-        Err(rustix::io::Errno::WOULDBLOCK) => Err(StoreError::Locked {
-            path: dir.to_path_buf(),
-        }),
-        Err(e) => Err(io_err(&path, "lock")(e.into())),
-    }
-}
-
 fn read_snapshot(path: &Path) -> Result<Registry, StoreError> {
-    let len = file_len(path)?;
+    let len = durable::file_len(path)?;
     let max = (SNAPSHOT_HEADER_LEN + MAX_SNAPSHOT_BYTES) as u64;
     if len > max {
         let error = SnapshotError::TooLarge(len);
@@ -451,37 +448,13 @@ fn replay_log(path: &Path, mut registry: Registry) -> Result<(Registry, u64, u64
     Ok((registry, bytes.len() as u64, applied))
 }
 
-/// Writes `bytes` to `dir/tmp`, fsyncs it, renames it to `dir/name` and fsyncs `dir`.
-fn replace_file(dir: &Path, tmp: &str, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp_path = dir.join(tmp);
-    let path = dir.join(name);
-    let mut file = File::create(&tmp_path).map_err(io_err(&tmp_path, "create"))?;
-    file.write_all(bytes).map_err(io_err(&tmp_path, "write"))?;
-    file.sync_all().map_err(io_err(&tmp_path, "fsync"))?;
-    drop(file);
-    fs::rename(&tmp_path, &path).map_err(io_err(&path, "rename a new file onto"))?;
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir, "fsync directory"))
-}
-
-fn open_append(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_err(path, "open for append"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use mesolite_core::ids::AgentId;
     use mesolite_core::registry::{AgentRecord, Op, Registrar, WriteResult};
     use mesolite_core::time::WallTime;
+    use std::fs::OpenOptions;
 
     /// A fresh directory under the system temp dir, removed when dropped.
     struct TempDir(PathBuf);
@@ -589,7 +562,10 @@ mod tests {
         let (store, reopened) = Store::open_with(&dir.0, fixed_id).unwrap();
         assert_eq!(reopened, written);
         assert_eq!(store.entries_since_snapshot(), 4);
-        assert_eq!(store.log_len(), file_len(store.log_path()).unwrap());
+        assert_eq!(
+            store.log_len(),
+            durable::file_len(store.log_path()).unwrap()
+        );
     }
 
     #[test]
@@ -599,7 +575,7 @@ mod tests {
         let batches = some_batches();
         let mid = write_batches(&mut store, reg, &batches[..2]);
         store.write_snapshot(&mid).unwrap();
-        assert_eq!(file_len(store.log_path()).unwrap(), 0);
+        assert_eq!(durable::file_len(store.log_path()).unwrap(), 0);
         let end = write_batches(&mut store, mid.clone(), &batches[2..]);
         // A snapshot older than the log would drop entries.
         assert!(matches!(

@@ -10,6 +10,7 @@ use mesolite_core::time::WallTime;
 use mesolite_core::wire::{
     AgentInfo, ExecutorSpec, FrameworkRecord, StatusSource, StatusUpdate, TaskSpec, TaskStatus,
 };
+use std::fs::OpenOptions;
 
 /// A fresh directory under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
@@ -168,7 +169,10 @@ fn appended_batches_survive_a_reopen() {
     for b in &all {
         ckpt.append(b).unwrap();
     }
-    assert_eq!(ckpt.log_len(), file_len(ckpt.log_path()).unwrap());
+    assert_eq!(
+        ckpt.log_len(),
+        crate::durable::file_len(ckpt.log_path()).unwrap()
+    );
     drop(ckpt);
     let (_, state) = AgentCheckpoint::open(&dir.meta()).unwrap();
     assert_eq!(state, expected(&all));
