@@ -1,12 +1,14 @@
 //! The agent's driver: a thin loop around `mesolite_core::agent::Agent` that keeps the master
-//! connection, starts and reaps executor processes, serves executor streams and runs timers.
+//! connection, writes the checkpoint, starts, adopts and reaps executor processes, serves
+//! executor streams and runs timers.
 
 use crate::convert;
 use crate::event_queue::{event_queue, EventReceiver, EventSender, QueueError};
 use crate::master_driver::log;
-use mesolite_core::agent::{Agent, AgentOutput, ExecutorStream};
+use mesolite_core::agent::{Agent, AgentOutput, CheckpointWritten, ExecutorStream, Record};
 use mesolite_core::ids::ContainerId;
 use mesolite_core::wire::{AgentToMaster, CommandSpec, MasterToAgent};
+use mesolite_platform::checkpoint::AgentCheckpoint;
 use mesolite_platform::clock::Clock;
 use mesolite_platform::net::{self, Outgoing};
 use mesolite_platform::process::{self, ExecutorLaunch, Pid, Signal};
@@ -28,7 +30,9 @@ pub struct AgentDriver {
     endpoint: String,
     link: RefCell<Option<Sender<Outgoing<AgentToMaster>>>>,
     exec_streams: RefCell<HashMap<ExecutorStream, EventSender>>,
-    containers: RefCell<HashMap<ContainerId, Pid>>,
+    containers: RefCell<HashMap<ContainerId, ContainerProcess>>,
+    /// Batches for the checkpoint writer (the agent keeps at most one in flight).
+    checkpoint_batches: Sender<(u64, Vec<Record>)>,
     /// Wakes the reaper after a launch (capacity one: wake-ups collapse).
     reap_wake: Sender<()>,
     next_id: Cell<u64>,
@@ -40,8 +44,26 @@ pub struct AgentDriver {
     quiet_connect_errors: Cell<bool>,
 }
 
+/// An executor's process group: started by this agent (a child, reaped with `waitpid`), or
+/// adopted from the checkpoint after a restart (not a child: watched until it is gone).
+#[derive(Clone, Copy, Debug)]
+enum ContainerProcess {
+    Child(Pid),
+    Adopted(Pid),
+}
+
+impl ContainerProcess {
+    fn pid(self) -> Pid {
+        match self {
+            ContainerProcess::Child(pid) | ContainerProcess::Adopted(pid) => pid,
+        }
+    }
+}
+
 /// The receivers the driver's tasks wait on.
 pub struct AgentTasks {
+    checkpoint: AgentCheckpoint,
+    checkpoint_batches: Receiver<(u64, Vec<Record>)>,
     timer_wake: Receiver<()>,
     connect: Receiver<()>,
     closed_streams: Receiver<ExecutorStream>,
@@ -83,8 +105,13 @@ impl Drop for ExecutorStreamGuard {
 }
 
 impl AgentDriver {
+    /// The driver of `agent`, which writes to `checkpoint`. Executors the agent recovered with a
+    /// pid are adopted and watched; if the host `rebooted` they are reported gone instead (their
+    /// pids may belong to unrelated processes now).
     pub fn new(
         agent: Agent,
+        checkpoint: AgentCheckpoint,
+        rebooted: bool,
         clock: Clock,
         work_dir: PathBuf,
         master_addr: String,
@@ -95,6 +122,19 @@ impl AgentDriver {
         let (closed_tx, closed_rx) = channel::unbounded();
         let (launch_tx, launch_rx) = channel::unbounded();
         let (reap_tx, reap_rx) = channel::bounded(1);
+        let (batch_tx, batch_rx) = channel::unbounded();
+        let mut containers = HashMap::new();
+        let mut gone = Vec::new();
+        for e in agent.executors() {
+            let Some(raw) = e.pid else { continue };
+            match i32::try_from(raw).ok().and_then(Pid::from_raw) {
+                Some(pid) if !rebooted => {
+                    let process = ContainerProcess::Adopted(pid);
+                    containers.insert(e.container_id.clone(), process);
+                }
+                _ => gone.push(e.container_id.clone()),
+            }
+        }
         let d = Rc::new(AgentDriver {
             agent: RefCell::new(agent),
             clock,
@@ -103,7 +143,8 @@ impl AgentDriver {
             endpoint,
             link: RefCell::new(None),
             exec_streams: RefCell::new(HashMap::new()),
-            containers: RefCell::new(HashMap::new()),
+            containers: RefCell::new(containers),
+            checkpoint_batches: batch_tx,
             reap_wake: reap_tx,
             next_id: Cell::new(1),
             timer_wake: timer_tx,
@@ -112,9 +153,20 @@ impl AgentDriver {
             launches: launch_tx,
             quiet_connect_errors: Cell::new(false),
         });
+        for container in gone {
+            let (now, wall) = (d.clock.now(), d.clock.wall());
+            d.agent.borrow_mut().handle_container_exited(
+                now,
+                wall,
+                &container,
+                UNKNOWN_WAIT_STATUS,
+            );
+        }
         (
             d,
             AgentTasks {
+                checkpoint,
+                checkpoint_batches: batch_rx,
                 timer_wake: timer_rx,
                 connect: connect_rx,
                 closed_streams: closed_rx,
@@ -133,18 +185,14 @@ impl AgentDriver {
     /// Carries out the agent's outputs, then wakes the timer.
     pub fn drain(&self) {
         loop {
-            // NOT YET DURABLE: until the driver writes batches with
-            // `mesolite_platform::checkpoint::AgentCheckpoint` and starts with `Agent::recover`
-            // (issue 4, see core/src/agent/persist.rs for the driver's obligations), batches are
-            // reported written without touching the disk, so an agent restart still starts empty.
-            let batch = self.agent.borrow_mut().poll_checkpoint().map(|b| b.seq);
-            if let Some(seq) = batch {
-                let now = self.clock.now();
-                self.agent.borrow_mut().handle_checkpoint_written(
-                    now,
-                    seq,
-                    mesolite_core::agent::CheckpointWritten::Durable,
-                );
+            // The core hands out one batch at a time; the writer reports it durable.
+            let batch = self
+                .agent
+                .borrow_mut()
+                .poll_checkpoint()
+                .map(|b| (b.seq, b.records.clone()));
+            if let Some(batch) = batch {
+                let _ = self.checkpoint_batches.try_send(batch);
                 continue;
             }
             let out = self.agent.borrow_mut().poll_output();
@@ -199,9 +247,9 @@ impl AgentDriver {
                     container_id,
                     force,
                 } => {
-                    if let Some(pid) = self.containers.borrow().get(&container_id) {
+                    if let Some(process) = self.containers.borrow().get(&container_id) {
                         let signal = if force { Signal::KILL } else { Signal::TERM };
-                        let _ = process::kill_group(*pid, signal);
+                        let _ = process::kill_group(process.pid(), signal);
                     }
                 }
                 AgentOutput::Log(line) => log(&line),
@@ -301,7 +349,7 @@ impl AgentDriver {
 
     /// The executor process of a running container, for resource statistics.
     pub fn container_pid(&self, container: &ContainerId) -> Option<Pid> {
-        self.containers.borrow().get(container).copied()
+        self.containers.borrow().get(container).map(|p| p.pid())
     }
 
     /// Resolves a path for `/files/read`: relative to the work dir, or absolute inside it.
@@ -394,7 +442,13 @@ pub async fn launcher_task(d: Rc<AgentDriver>, launches: Receiver<Launch>) {
         .await;
         match started {
             Ok(pid) => {
-                d.containers.borrow_mut().insert(launch.container_id, pid);
+                d.agent.borrow_mut().handle_executor_pid(
+                    &launch.container_id,
+                    pid.as_raw_nonzero().get().unsigned_abs(),
+                );
+                d.containers
+                    .borrow_mut()
+                    .insert(launch.container_id, ContainerProcess::Child(pid));
                 // The executor may have exited already; its SIGCHLD came before we knew its pid.
                 let _ = d.reap_wake.try_send(());
             }
@@ -421,6 +475,8 @@ pub async fn reaper_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
         }
     };
     loop {
+        // First pass at once: adopted executors may have ended while the agent was down.
+        reap_exited_containers(&d);
         let launched = async {
             let _ = wake.recv().await;
         };
@@ -436,21 +492,32 @@ pub async fn reaper_task(d: Rc<AgentDriver>, wake: Receiver<()>) {
             smol::Timer::after(REAP_FALLBACK).await;
         };
         smol::future::or(signalled, smol::future::or(launched, timer)).await;
-        reap_exited_containers(&d);
     }
 }
 
+/// The wait status reported for an adopted executor: it is not our child, so how it ended is
+/// unknown (Mesos reports the same for executors that ended while the agent was down).
+const UNKNOWN_WAIT_STATUS: i32 = -1;
+
 fn reap_exited_containers(d: &AgentDriver) {
-    let live: Vec<(ContainerId, Pid)> = d
+    let live: Vec<(ContainerId, ContainerProcess)> = d
         .containers
         .borrow()
         .iter()
         .map(|(c, p)| (c.clone(), *p))
         .collect();
-    for (container, pid) in live {
-        if let Ok(Some(status)) = process::try_reap(pid) {
+    for (container, process) in live {
+        let exited = match process {
+            ContainerProcess::Child(pid) => match process::try_reap(pid) {
+                Ok(Some(status)) => Some(std::os::unix::process::ExitStatusExt::into_raw(status)),
+                _ => None,
+            },
+            ContainerProcess::Adopted(pid) => {
+                (!process::pid_alive(pid)).then_some(UNKNOWN_WAIT_STATUS)
+            }
+        };
+        if let Some(raw) = exited {
             d.containers.borrow_mut().remove(&container);
-            let raw = std::os::unix::process::ExitStatusExt::into_raw(status);
             let (now, wall) = (d.clock.now(), d.clock.wall());
             d.agent
                 .borrow_mut()
@@ -460,8 +527,59 @@ fn reap_exited_containers(d: &AgentDriver) {
     }
 }
 
+/// Writes checkpoint batches, one at a time, each with one write and one `fdatasync` on a
+/// blocking thread, and reports them durable; compacts the log when it has grown. A failed write
+/// is reported to the agent, which stops with a fatal error (the next start recovers from disk).
+pub async fn checkpoint_task(
+    d: Rc<AgentDriver>,
+    mut checkpoint: AgentCheckpoint,
+    batches: Receiver<(u64, Vec<Record>)>,
+) {
+    while let Ok((seq, records)) = batches.recv().await {
+        let (back, written) = smol::unblock(move || {
+            let r = checkpoint.append(&records);
+            (checkpoint, r)
+        })
+        .await;
+        checkpoint = back;
+        let result = match written {
+            Ok(()) => CheckpointWritten::Durable,
+            Err(e) => {
+                log(&format!("agent: {e}"));
+                CheckpointWritten::Failed
+            }
+        };
+        d.agent
+            .borrow_mut()
+            .handle_checkpoint_written(d.clock.now(), seq, result);
+        if result == CheckpointWritten::Durable && checkpoint.wants_compaction() {
+            // Exactly what the log holds now: the next batch waits for this task.
+            let state = d.agent.borrow().checkpoint_state().clone();
+            let (back, compacted) = smol::unblock(move || {
+                let r = checkpoint.compact(&state);
+                (checkpoint, r)
+            })
+            .await;
+            checkpoint = back;
+            if let Err(e) = compacted {
+                log(&format!(
+                    "agent: fatal: compacting the checkpoint failed: {e}"
+                ));
+                std::process::exit(1);
+            }
+        }
+        d.drain();
+    }
+}
+
 /// Starts the agent's tasks.
 pub fn spawn_tasks(ex: &smol::LocalExecutor<'_>, d: &Rc<AgentDriver>, tasks: AgentTasks) {
+    ex.spawn(checkpoint_task(
+        d.clone(),
+        tasks.checkpoint,
+        tasks.checkpoint_batches,
+    ))
+    .detach();
     ex.spawn(timer_task(d.clone(), tasks.timer_wake)).detach();
     ex.spawn(master_link_task(d.clone(), tasks.connect))
         .detach();

@@ -12,7 +12,7 @@ use crate::v1::{self, from_json, to_ascii_json};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use mesolite_core::ids::{ExecutorId, FrameworkId};
+use mesolite_core::ids::{validate_id, ExecutorId, FrameworkId, TaskId};
 use smol::stream::StreamExt;
 use std::rc::Rc;
 
@@ -144,12 +144,30 @@ async fn executor_api(d: Rc<AgentDriver>, req: Request<Incoming>) -> Response<Bo
     use v1::executor::CallType as T;
     match call.kind {
         Some(T::Subscribe) => {
+            let subscribe = call.subscribe.unwrap_or_default();
+            let mut tasks = Vec::with_capacity(subscribe.unacknowledged_tasks.len());
+            for t in &subscribe.unacknowledged_tasks {
+                if let Err(e) = validate_id("task_id", &t.task_id.value) {
+                    return http::error(StatusCode::BAD_REQUEST, e.to_string());
+                }
+                tasks.push(TaskId::new(t.task_id.value.clone()));
+            }
+            let mut updates = Vec::with_capacity(subscribe.unacknowledged_updates.len());
+            for u in &subscribe.unacknowledged_updates {
+                match convert::status_from_v1(&u.status, wall) {
+                    Ok(s) => updates.push(s),
+                    Err(e) => return http::error(StatusCode::BAD_REQUEST, e),
+                }
+            }
             let (stream, rx) = d.open_executor_stream();
-            let result = d.agent.borrow_mut().handle_executor_subscribe(
+            let result = d.agent.borrow_mut().handle_executor_subscribe_with(
                 now,
+                wall,
                 stream,
                 &framework_id,
                 &executor_id,
+                &tasks,
+                updates,
             );
             d.drain();
             match result {

@@ -3,6 +3,7 @@
 
 pub mod agent_driver;
 pub mod agent_http;
+pub mod agent_recovery;
 pub mod client;
 pub mod convert;
 pub mod ctl;

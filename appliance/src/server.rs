@@ -6,11 +6,12 @@ use crate::agent_driver::{self, AgentDriver};
 use crate::http::{self, Handler};
 use crate::master_driver::{self, log, MasterDriver};
 use crate::operator::flags::FlagSet;
-use crate::{agent_http, master_http, MainError};
+use crate::{agent_http, agent_recovery, master_http, MainError};
 use mesolite_config::{
     AgentConfig as AgentFlags, MasterConfig as MasterFlags, StandaloneConfig, WorkDirLock,
 };
-use mesolite_core::agent::{Agent, AgentConfig};
+use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
+use mesolite_core::agent::AgentConfig;
 use mesolite_core::master::{Master, MasterConfig};
 use mesolite_core::resources::Resources;
 use mesolite_core::wire::{AgentInfo, Sniffed};
@@ -91,6 +92,7 @@ struct AgentSetup<'a> {
     attributes: Vec<mesolite_core::attributes::Attribute>,
     domain: Option<mesolite_core::wire::FaultDomain>,
     grace: mesolite_core::time::Duration,
+    policy: ReconfigurationPolicy,
 }
 
 fn start_agent(
@@ -107,6 +109,7 @@ fn start_agent(
         attributes,
         domain,
         grace,
+        policy,
     } = a;
     let resources = match resources {
         Some(r) => r.clone(),
@@ -128,10 +131,12 @@ fn start_agent(
     };
     let mut cfg = AgentConfig::new(info, random_seed());
     cfg.executor_shutdown_grace = grace;
-    let agent = Agent::new(cfg, clock.now());
+    let started = agent_recovery::start_agent_from_checkpoint(dir, cfg, policy, clock.now())?;
     let endpoint = SocketAddr::new(ip, port).to_string();
     Ok(AgentDriver::new(
-        agent,
+        started.agent,
+        started.checkpoint,
+        started.rebooted,
         clock,
         dir.to_path_buf(),
         master,
@@ -305,6 +310,7 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
             attributes: flags.attributes.to_vec(),
             domain: flags.domain.clone(),
             grace: flags.executor_shutdown_grace_period,
+            policy: flags.reconfiguration_policy,
         },
         clock,
     )?;
@@ -360,6 +366,7 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
             attributes: Vec::new(),
             domain: flags.domain.clone(),
             grace: mesolite_core::time::Duration::from_secs(5),
+            policy: flags.reconfiguration_policy,
         },
         clock,
     )?;

@@ -233,7 +233,6 @@ fn agent_stopped_with_sigterm_leaves_its_executor_running() {
 }
 
 #[test]
-#[ignore = "agent recovery is not implemented yet: the agent id is not checkpointed in the work dir"]
 fn agent_restarted_on_its_work_dir_keeps_its_id_and_its_task() {
     let mut h = Harness::new("agentrestart");
     let (port, _, agents) = cluster(&mut h, 1);

@@ -8,6 +8,8 @@
 //!   directory fsynced. Absent for generation 0.
 //! - `log.<gen>`: batches appended after `snapshot.<gen>`.
 //! - `lock`: held with `flock` while an [`AgentCheckpoint`] is open (one agent per work dir).
+//! - `boot_id`: the host's boot id when the agent last started on this checkpoint, to tell a
+//!   reboot (every executor gone, pids meaningless) from an agent restart.
 //!
 //! Compaction writes `snapshot.<gen+1>`, then an empty `log.<gen+1>`, then removes generation
 //! `gen`. A crash at any point leaves a readable pair: the newest snapshot with its log, or, if
@@ -35,6 +37,9 @@ use mesolite_core::agent::{CheckpointState, Record};
 
 const SNAPSHOT_TMP: &str = "snapshot.tmp";
 const LOCK: &str = "lock";
+/// The boot id the checkpoint was last opened under (Mesos `meta/boot_id`).
+const BOOT_ID: &str = "boot_id";
+const BOOT_ID_TMP: &str = "boot_id.tmp";
 /// Log size past which [`AgentCheckpoint::wants_compaction`] says yes (if the log is also
 /// larger than the snapshot, so a large steady state is not rewritten after every batch).
 pub const COMPACT_AFTER_BYTES: u64 = 4 * 1024 * 1024;
@@ -330,6 +335,46 @@ impl AgentCheckpoint {
 
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// The boot id recorded by [`AgentCheckpoint::record_boot_id`], if any.
+    pub fn recorded_boot_id(&self) -> Result<Option<String>, CheckpointError> {
+        let path = self.dir.join(BOOT_ID);
+        match fs::read_to_string(&path) {
+            Ok(id) => Ok(Some(id.trim().to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path, "read")(e)),
+        }
+    }
+
+    /// Durably records the boot id the agent runs under.
+    pub fn record_boot_id(&self, boot_id: &str) -> Result<(), CheckpointError> {
+        let path = self.dir.join(BOOT_ID);
+        Ok(durable::replace_file(
+            &self.dir,
+            BOOT_ID_TMP,
+            &path,
+            boot_id.as_bytes(),
+        )?)
+    }
+
+    /// Sets the whole checkpoint aside (renamed to `<dir>.discarded.<n>`, kept for the operator)
+    /// and opens an empty one in its place: the agent starts as a new agent.
+    pub fn discard(self) -> Result<(AgentCheckpoint, CheckpointState), CheckpointError> {
+        let dir = self.dir.clone();
+        drop(self);
+        let mut n = 1u32;
+        let aside = loop {
+            let mut name = dir.as_os_str().to_os_string();
+            name.push(format!(".discarded.{n}"));
+            let candidate = PathBuf::from(name);
+            if !candidate.exists() {
+                break candidate;
+            }
+            n += 1;
+        };
+        fs::rename(&dir, &aside).map_err(io_err(&dir, "set aside"))?;
+        AgentCheckpoint::open(&dir)
     }
 
     /// Bytes of the current log.

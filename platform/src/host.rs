@@ -163,6 +163,14 @@ pub fn hostname() -> String {
     }
 }
 
+/// The kernel's id of this boot (`/proc/sys/kernel/random/boot_id`), which changes on every
+/// reboot; `None` where the kernel does not provide it.
+pub fn boot_id() -> Option<String> {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let id = id.trim();
+    (!id.is_empty() && id.len() <= 64).then(|| id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -327,3 +327,27 @@ fn two_agents_cannot_share_a_checkpoint() {
     drop(first);
     assert!(AgentCheckpoint::open(&dir.meta()).is_ok());
 }
+
+#[test]
+fn the_boot_id_is_kept_and_a_discarded_checkpoint_is_set_aside_whole() {
+    let dir = TempDir::new("discard");
+    let (mut ckpt, _) = AgentCheckpoint::open(&dir.meta()).unwrap();
+    assert_eq!(ckpt.recorded_boot_id().unwrap(), None);
+    ckpt.record_boot_id("boot-1").unwrap();
+    let all = batches();
+    ckpt.append(&all[0]).unwrap();
+    drop(ckpt);
+    let (ckpt, state) = AgentCheckpoint::open(&dir.meta()).unwrap();
+    assert_eq!(ckpt.recorded_boot_id().unwrap().as_deref(), Some("boot-1"));
+    assert!(!state.is_empty());
+    let (ckpt, state) = ckpt.discard().unwrap();
+    assert!(state.is_empty(), "a discarded checkpoint opens empty");
+    assert_eq!(ckpt.recorded_boot_id().unwrap(), None);
+    let mut aside = dir.meta().into_os_string();
+    aside.push(".discarded.1");
+    let aside = PathBuf::from(aside);
+    assert!(aside.join("log.0").exists(), "the old files are kept aside");
+    drop(ckpt);
+    let (_, state) = AgentCheckpoint::open(&aside).unwrap();
+    assert_eq!(state, expected(&all[..1]));
+}
