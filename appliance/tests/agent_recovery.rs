@@ -1,0 +1,283 @@
+//! End-to-end tests of agent restarts: SIGKILL with fifty tasks running keeps every task and
+//! loses no status update, the reconfiguration policy on restart (additive growth accepted and
+//! shown by the master, the same change refused under `equal`), and `mesolite run` surviving a
+//! SIGKILL of its agent and then of its master. Kill moments come from a printed, replayable seed.
+
+mod common;
+
+use common::scheduler::Scheduler;
+use common::*;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// The seed for this test's kill moments: `MESOLITE_TEST_SEED` to replay, else the clock.
+fn seed(test: &str) -> u64 {
+    let seed = std::env::var("MESOLITE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    eprintln!("{test}: seed {seed} (replay with MESOLITE_TEST_SEED={seed})");
+    seed
+}
+
+/// A delay in `[0, max_ms]` drawn from `seed` (splitmix64).
+fn delay_from(seed: u64, max_ms: u64) -> Duration {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    Duration::from_millis(z % (max_ms + 1))
+}
+
+/// Starts an agent with extra flags; waits for its health only if `healthy` is expected.
+fn spawn_agent(
+    h: &mut Harness,
+    master_port: u16,
+    port: u16,
+    dir: &Path,
+    resources: &str,
+    extra: &[&str],
+) -> ProcId {
+    let master = loopback(master_port);
+    let listen = loopback(port);
+    let dir = dir.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "agent",
+        "--master",
+        &master,
+        "--listen",
+        &listen,
+        "--work-dir",
+        dir,
+        "--resources",
+        resources,
+        "--hostname",
+        "localhost",
+        "--executor-shutdown-grace-period",
+        "1s",
+    ];
+    args.extend_from_slice(extra);
+    h.spawn("agent", &args)
+}
+
+/// The `sleep` processes (the tasks) running under `dir`, by pid.
+fn sleeps_under(dir: &Path) -> Vec<u32> {
+    let mut pids: Vec<u32> = processes_under(dir)
+        .into_iter()
+        .filter(|p| p.cmdline.first().is_some_and(|c| c.ends_with("sleep")))
+        .map(|p| p.pid)
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// The master's view of the agent's total cpus.
+fn total_cpus(port: u16) -> Option<f64> {
+    let r = try_operator(port, "GET_AGENTS")?;
+    let agent = r["get_agents"]["agents"].as_array()?.first()?.clone();
+    agent["total_resources"]
+        .as_array()?
+        .iter()
+        .filter(|r| r["name"] == "cpus")
+        .map(|r| r["scalar"]["value"].as_f64())
+        .sum()
+}
+
+const TASKS: usize = 50;
+const BIG_AGENT: &str = "cpus:8;mem:8192;disk:1024;ports:[31000-31100]";
+
+#[test]
+fn agent_killed_with_fifty_tasks_keeps_them_all_and_loses_no_update() {
+    let seed = seed("fifty");
+    let mut h = Harness::new("fifty");
+    let port = free_port();
+    h.start_master(port, &h.path("master"));
+    let dir = h.path("agent");
+    let agent_port = free_port();
+    let agent = spawn_agent(&mut h, port, agent_port, &dir, BIG_AGENT, &[]);
+    h.wait_healthy(agent, agent_port);
+    let agent_id = wait_agents(port, 1)[0].id.clone();
+
+    let s = Scheduler::subscribe(port, json!({"user": "nobody", "name": "fifty"})).acknowledging();
+    let offers = s.wait_event("OFFERS", |_| true);
+    let offer = &offers["offers"]["offers"][0];
+    // Long enough to outlive the kill and the restart; the test waits for every end.
+    let tasks: Vec<Value> = (0..TASKS)
+        .map(|i| {
+            json!({
+                "name": format!("t{i}"),
+                "task_id": {"value": format!("t{i}")},
+                "agent_id": {"value": agent_id},
+                "resources": [
+                    {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.01}},
+                    {"name": "mem", "type": "SCALAR", "scalar": {"value": 8}},
+                ],
+                "command": {"value": "sleep 8"},
+            })
+        })
+        .collect();
+    s.accepted(json!({
+        "type": "ACCEPT",
+        "accept": {
+            "offer_ids": [offer["id"]],
+            "operations": [{"type": "LAUNCH", "launch": {"task_infos": tasks}}],
+        }
+    }));
+    for i in 0..TASKS {
+        s.wait_update(&format!("t{i}"), "TASK_RUNNING");
+    }
+    let before = wait_for("every task's process", WAIT, || {
+        let pids = sleeps_under(&dir);
+        (pids.len() == TASKS).then_some(pids)
+    });
+
+    std::thread::sleep(delay_from(seed, 1500));
+    h.signal(agent, "KILL");
+    h.wait_exit(agent, WAIT);
+    assert_eq!(
+        sleeps_under(&dir),
+        before,
+        "every task keeps running while its agent is down"
+    );
+    let agent = spawn_agent(&mut h, port, agent_port, &dir, BIG_AGENT, &[]);
+    h.wait_healthy(agent, agent_port);
+    let after = wait_for("the agent to re-register", WAIT, || {
+        agents(port).filter(|a| a.len() == 1 && a[0].active)
+    });
+    assert_eq!(after[0].id, agent_id, "the agent keeps its id");
+
+    wait_for("every task to finish", Duration::from_secs(60), || {
+        s.acknowledge_all();
+        (0..TASKS)
+            .all(|i| {
+                s.states_of(&format!("t{i}"))
+                    .iter()
+                    .any(|st| st == "TASK_FINISHED")
+            })
+            .then_some(())
+    });
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in 0..TASKS {
+        let id = format!("t{i}");
+        let states = s.states_of(&id);
+        let terminal: Vec<&String> = states
+            .iter()
+            .filter(|st| st.as_str() != "TASK_RUNNING" && st.as_str() != "TASK_STARTING")
+            .collect();
+        assert!(
+            terminal.iter().all(|st| *st == "TASK_FINISHED"),
+            "task {id} saw {states:?}"
+        );
+        let first_running = states.iter().position(|st| st == "TASK_RUNNING");
+        let first_finished = states.iter().position(|st| st == "TASK_FINISHED");
+        assert!(
+            first_running < first_finished,
+            "task {id}: RUNNING before FINISHED: {states:?}"
+        );
+        seen.insert(id, states);
+    }
+    assert_eq!(seen.len(), TASKS);
+    // Every task's process ran to its end under the executor that started it.
+    assert!(sleeps_under(&dir).is_empty());
+    let log = h.log(agent);
+    assert!(log.contains("recovering agent"), "{log}");
+}
+
+#[test]
+fn grown_cpus_are_accepted_under_additive_and_refused_under_equal() {
+    let seed = seed("additive");
+    let mut h = Harness::new("additive");
+    let port = free_port();
+    h.start_master(port, &h.path("master"));
+    let dir = h.path("agent");
+    let agent_port = free_port();
+    let small = "cpus:2;mem:512;disk:512;ports:[31000-31100]";
+    let grown = "cpus:4;mem:512;disk:512;ports:[31000-31100]";
+    let agent = spawn_agent(&mut h, port, agent_port, &dir, small, &[]);
+    h.wait_healthy(agent, agent_port);
+    let agent_id = wait_agents(port, 1)[0].id.clone();
+    let master = loopback(port);
+    let run = h.spawn_cli("run", &["run", "--master", &master, "--", "sleep", "10"]);
+    wait_for("the task to run", WAIT, || {
+        h.log(run).contains("TASK_RUNNING").then_some(())
+    });
+    let task = wait_for("the task's process", WAIT, || {
+        sleeps_under(&dir).first().copied()
+    });
+
+    std::thread::sleep(delay_from(seed, 500));
+    h.signal(agent, "KILL");
+    h.wait_exit(agent, WAIT);
+
+    // Under the default policy (`equal`) the grown cpus are refused, naming the field.
+    let refused = spawn_agent(&mut h, port, agent_port, &dir, grown, &[]);
+    let status = h.wait_exit(refused, WAIT);
+    assert_eq!(status.code(), Some(1), "{}", h.log(refused));
+    let why = h.log(refused);
+    assert!(why.contains("cpus"), "{why}");
+    assert!(why.contains("--reconfiguration-policy additive"), "{why}");
+    assert!(is_alive(task), "a refused restart touches no task");
+
+    let agent = spawn_agent(
+        &mut h,
+        port,
+        agent_port,
+        &dir,
+        grown,
+        &["--reconfiguration-policy", "additive"],
+    );
+    h.wait_healthy(agent, agent_port);
+    wait_for("the master to show the grown total", WAIT, || {
+        (total_cpus(port) == Some(4.0)).then_some(())
+    });
+    let now = wait_agents(port, 1);
+    assert_eq!(now[0].id, agent_id, "the agent keeps its id");
+    assert!(is_alive(task), "the task keeps running");
+    let status = h.wait_exit(run, Duration::from_secs(40));
+    let out = h.cli_output(run);
+    assert_eq!(status.code(), Some(0), "{out:?}");
+    assert!(out.stderr.contains("TASK_FINISHED"), "{out:?}");
+}
+
+#[test]
+fn run_survives_a_sigkill_of_its_agent_and_then_of_its_master() {
+    let seed = seed("runsurvives");
+    let mut h = Harness::new("runsurvives");
+    let port = free_port();
+    let master_dir = h.path("master");
+    let master = h.start_master(port, &master_dir);
+    let dir = h.path("agent");
+    let agent_port = free_port();
+    let agent = h.start_agent(port, agent_port, &dir, AGENT_RESOURCES);
+    wait_agents(port, 1);
+    let addr = loopback(port);
+    let run = h.spawn_cli("run", &["run", "--master", &addr, "--", "sleep", "12"]);
+    wait_for("the task to run", WAIT, || {
+        h.log(run).contains("TASK_RUNNING").then_some(())
+    });
+
+    std::thread::sleep(delay_from(seed, 1000));
+    h.signal(agent, "KILL");
+    h.wait_exit(agent, WAIT);
+    h.start_agent(port, agent_port, &dir, AGENT_RESOURCES);
+    wait_for("the agent to re-register", WAIT, || {
+        agents(port).filter(|a| a.len() == 1 && a[0].active)
+    });
+
+    std::thread::sleep(delay_from(seed.rotate_left(17), 1000));
+    h.signal(master, "KILL");
+    h.wait_exit(master, WAIT);
+    h.start_master(port, &master_dir);
+
+    let status = h.wait_exit(run, Duration::from_secs(60));
+    let out = h.cli_output(run);
+    assert_eq!(status.code(), Some(0), "{out:?}");
+    assert!(out.stderr.contains("TASK_FINISHED"), "{out:?}");
+}
