@@ -42,6 +42,11 @@ pub struct AgentDriver {
     launches: Sender<Launch>,
     /// True once the master told us it could not take us for a reason worth logging only once.
     quiet_connect_errors: Cell<bool>,
+    /// True while a master connection's pump runs (so a finishing agent can wait for its last
+    /// messages to be written).
+    link_open: Cell<bool>,
+    /// Told once the agent's teardown is complete.
+    finished: Sender<()>,
 }
 
 /// An executor's process group: started by this agent (a child, reaped with `waitpid`), or
@@ -62,6 +67,8 @@ impl ContainerProcess {
 
 /// The receivers the driver's tasks wait on.
 pub struct AgentTasks {
+    /// Receives once when a teardown is complete: the process exits.
+    pub finished: Receiver<()>,
     checkpoint: AgentCheckpoint,
     checkpoint_batches: Receiver<(u64, Vec<Record>)>,
     timer_wake: Receiver<()>,
@@ -123,6 +130,7 @@ impl AgentDriver {
         let (launch_tx, launch_rx) = channel::unbounded();
         let (reap_tx, reap_rx) = channel::bounded(1);
         let (batch_tx, batch_rx) = channel::unbounded();
+        let (finished_tx, finished_rx) = channel::bounded(1);
         let mut containers = HashMap::new();
         let mut gone = Vec::new();
         for e in agent.executors() {
@@ -152,6 +160,8 @@ impl AgentDriver {
             closed_streams: closed_tx,
             launches: launch_tx,
             quiet_connect_errors: Cell::new(false),
+            link_open: Cell::new(false),
+            finished: finished_tx,
         });
         for container in gone {
             let (now, wall) = (d.clock.now(), d.clock.wall());
@@ -165,6 +175,7 @@ impl AgentDriver {
         (
             d,
             AgentTasks {
+                finished: finished_rx,
                 checkpoint,
                 checkpoint_batches: batch_rx,
                 timer_wake: timer_rx,
@@ -257,6 +268,13 @@ impl AgentDriver {
                     log(&format!("agent: fatal: {why}"));
                     std::process::exit(1);
                 }
+                AgentOutput::Finished => {
+                    // Whatever was queued for the master is written before the link closes.
+                    if let Some(tx) = self.link.borrow_mut().take() {
+                        let _ = tx.try_send(Outgoing::Close);
+                    }
+                    let _ = self.finished.try_send(());
+                }
             }
         }
         let _ = self.timer_wake.try_send(());
@@ -347,6 +365,22 @@ impl AgentDriver {
         self.drain();
     }
 
+    /// Begins ending every executor the `kind` way (`--recover cleanup`, `--shutdown`, SIGUSR1).
+    pub fn begin_teardown(&self, kind: mesolite_core::agent::Teardown) {
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        self.agent.borrow_mut().begin_teardown(now, wall, kind);
+        self.drain();
+    }
+
+    /// Waits (at most `limit`) until the master connection is closed, so its last messages are
+    /// written.
+    pub async fn master_link_closed(&self, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while self.link_open.get() && std::time::Instant::now() < deadline {
+            smol::Timer::after(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// The executor process of a running container, for resource statistics.
     pub fn container_pid(&self, container: &ContainerId) -> Option<Pid> {
         self.containers.borrow().get(container).map(|p| p.pid())
@@ -395,6 +429,7 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
                 d.quiet_connect_errors.set(false);
                 let (tx, rx) = channel::unbounded::<Outgoing<AgentToMaster>>();
                 *d.link.borrow_mut() = Some(tx);
+                d.link_open.set(true);
                 d.agent.borrow_mut().handle_master_connected(d.clock.now());
                 d.drain();
                 let on_message = |msg: MasterToAgent| {
@@ -405,6 +440,7 @@ pub async fn master_link_task(d: Rc<AgentDriver>, connect: Receiver<()>) {
                 if let Some(e) = net::pump(stream, rx, on_message).await {
                     log(&format!("closing the master connection: {e}"));
                 }
+                d.link_open.set(false);
                 d.link.borrow_mut().take();
                 d.agent
                     .borrow_mut()

@@ -79,6 +79,7 @@ fn reason_to_v1(r: StatusReason) -> v1::StatusReason {
         StatusReason::TaskGroupInvalid => V::TaskGroupInvalid,
         StatusReason::AgentRemovedByOperator => V::AgentRemovedByOperator,
         StatusReason::ExecutorReregistrationTimeout => V::ExecutorReregistrationTimeout,
+        StatusReason::AgentRestarted => V::AgentRestarted,
     }
 }
 

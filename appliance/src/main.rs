@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let command = match mesolite_config::parse_from_env() {
-        Outcome::Command(c) => c,
+        Outcome::Command(c) => *c,
         Outcome::Help(text) => {
             print_out(&text);
             if !text.ends_with('\n') {

@@ -8,13 +8,15 @@ use crate::master_driver::{self, log, MasterDriver};
 use crate::operator::flags::FlagSet;
 use crate::{agent_http, agent_recovery, master_http, MainError};
 use mesolite_config::{
-    AgentConfig as AgentFlags, MasterConfig as MasterFlags, StandaloneConfig, WorkDirLock,
+    AgentConfig as AgentFlags, MasterConfig as MasterFlags, RecoverMode, StandaloneConfig,
+    WorkDirLock,
 };
 use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
-use mesolite_core::agent::AgentConfig;
+use mesolite_core::agent::{AgentConfig, Teardown};
 use mesolite_core::master::{Master, MasterConfig};
 use mesolite_core::resources::Resources;
 use mesolite_core::wire::{AgentInfo, Sniffed};
+use mesolite_platform::checkpoint;
 use mesolite_platform::clock::{random_seed, Clock};
 use mesolite_platform::signals::{SignalKind, Signals};
 use mesolite_platform::{host, net, store};
@@ -61,6 +63,7 @@ struct MasterSetup<'a> {
     allocation_interval: mesolite_core::time::Duration,
     max_agents: u32,
     max_frameworks: u32,
+    partition: mesolite_config::PartitionConfig,
 }
 
 /// Builds a master over the registry in `dir`, refusing to start on a corrupt registry.
@@ -74,6 +77,14 @@ fn start_master(
     cfg.allocation_interval = m.allocation_interval;
     cfg.max_agents = m.max_agents;
     cfg.max_frameworks = m.max_frameworks;
+    let p = m.partition;
+    cfg.ping_interval = p.agent_ping_timeout;
+    cfg.max_missed_pings = p.max_agent_ping_timeouts;
+    cfg.agent_reregister_timeout = p.agent_reregister_timeout;
+    cfg.recovery_agent_removal_limit = p.recovery_agent_removal_limit;
+    cfg.registry_gc_interval = p.registry_gc_interval;
+    cfg.registry_max_agent_age = p.registry_max_agent_age;
+    cfg.registry_max_agent_count = p.registry_max_agent_count;
     let entries = st.entries_since_snapshot();
     let mut master = Master::new(cfg, registry, clock.now(), clock.wall());
     master.set_log_entries_since_snapshot(entries);
@@ -93,6 +104,10 @@ struct AgentSetup<'a> {
     domain: Option<mesolite_core::wire::FaultDomain>,
     grace: mesolite_core::time::Duration,
     policy: ReconfigurationPolicy,
+    /// `--executor-reregistration-timeout`.
+    reregistration: mesolite_core::time::Duration,
+    /// `--registration-backoff-factor` and `--registration-backoff-max`.
+    backoff: (mesolite_core::time::Duration, mesolite_core::time::Duration),
 }
 
 fn start_agent(
@@ -110,6 +125,8 @@ fn start_agent(
         domain,
         grace,
         policy,
+        reregistration,
+        backoff,
     } = a;
     let resources = match resources {
         Some(r) => r.clone(),
@@ -131,6 +148,8 @@ fn start_agent(
     };
     let mut cfg = AgentConfig::new(info, random_seed());
     cfg.executor_shutdown_grace = grace;
+    cfg.executor_reregistration_timeout = reregistration;
+    (cfg.backoff_factor, cfg.backoff_max) = backoff;
     let started = agent_recovery::start_agent_from_checkpoint(dir, cfg, policy, clock.now())?;
     let endpoint = SocketAddr::new(ip, port).to_string();
     Ok(AgentDriver::new(
@@ -244,6 +263,7 @@ pub fn run_master(flags: MasterFlags) -> Result<(), MainError> {
             allocation_interval: flags.allocation_interval,
             max_agents: flags.max_agents,
             max_frameworks: flags.max_frameworks,
+            partition: flags.partition,
         },
         clock,
     )?;
@@ -311,6 +331,11 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
             domain: flags.domain.clone(),
             grace: flags.executor_shutdown_grace_period,
             policy: flags.reconfiguration_policy,
+            reregistration: flags.executor_reregistration_timeout,
+            backoff: (
+                flags.registration_backoff_factor,
+                flags.registration_backoff_max,
+            ),
         },
         clock,
     )?;
@@ -322,12 +347,71 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
         flags.listen,
         flags.master
     ));
+    let finished = tasks.finished.clone();
     agent_driver::spawn_tasks(&ex, &d, tasks);
+    if flags.recover == RecoverMode::Cleanup {
+        d.begin_teardown(Teardown::Cleanup);
+    }
+    if flags.shutdown {
+        d.begin_teardown(Teardown::Shutdown);
+    }
     let process = FlagSet::process(flags.work_dir.path(), Some(&flags.master.to_string()));
-    let handler = agent_http::handler(d, "", process);
+    let handler = agent_http::handler(d.clone(), "", process);
     ex.spawn(accept_loop(ex.clone(), listener, Internal::Refuse, handler))
         .detach();
-    run_until_signal(ex, None)
+    run_agent_until_done(ex, &d, finished)
+}
+
+/// Runs the agent until SIGTERM/SIGINT (tasks keep running) or until a teardown (cleanup,
+/// `--shutdown`, SIGUSR1) is complete; a shutdown sets the checkpoint aside, so the next start
+/// is a new agent.
+fn run_agent_until_done(
+    ex: Rc<smol::LocalExecutor<'static>>,
+    d: &Rc<AgentDriver>,
+    finished: smol::channel::Receiver<()>,
+) -> Result<(), MainError> {
+    let kinds = [SignalKind::Term, SignalKind::Int, SignalKind::Usr1];
+    let mut signals = Signals::new(&kinds)
+        .map_err(|e| MainError::Startup(format!("cannot install signal handlers: {e}")))?;
+    smol::block_on(ex.run(async {
+        loop {
+            let done = async {
+                let _ = finished.recv().await;
+                None
+            };
+            let signal = async { Some(signals.next().await) };
+            match smol::future::or(done, signal).await {
+                None => break,
+                Some(Ok(SignalKind::Usr1)) => {
+                    log("received SIGUSR1; shutting down: killing every task, then unregistering");
+                    d.begin_teardown(Teardown::Shutdown);
+                }
+                Some(Ok(kind)) => {
+                    log(&format!(
+                        "received {}; exiting (tasks keep running under their executors)",
+                        kind.name()
+                    ));
+                    return Ok(());
+                }
+                Some(Err(e)) => return Err(MainError::Fatal(format!("waiting for signals: {e}"))),
+            }
+        }
+        d.master_link_closed(std::time::Duration::from_secs(2))
+            .await;
+        let kind = d.agent.borrow().teardown();
+        if kind == Some(Teardown::Shutdown) {
+            let dir = checkpoint::checkpoint_dir(&d.work_dir);
+            let aside = checkpoint::set_aside(&dir).map_err(|e| MainError::Fatal(e.to_string()))?;
+            log(&format!(
+                "shut down: every task ended and the agent unregistered; its checkpoint is kept \
+                 at {}",
+                aside.display()
+            ));
+        } else {
+            log("cleanup done: every recovered executor ended; exiting");
+        }
+        Ok(())
+    }))
 }
 
 pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
@@ -351,6 +435,7 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
             allocation_interval: flags.allocation_interval,
             max_agents: flags.max_agents,
             max_frameworks: flags.max_frameworks,
+            partition: flags.partition,
         },
         clock,
     )?;
@@ -367,6 +452,11 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
             domain: flags.domain.clone(),
             grace: mesolite_core::time::Duration::from_secs(5),
             policy: flags.reconfiguration_policy,
+            reregistration: mesolite_core::time::Duration::from_secs(2),
+            backoff: (
+                mesolite_core::time::Duration::from_secs(1),
+                mesolite_core::time::Duration::from_secs(4),
+            ),
         },
         clock,
     )?;

@@ -281,3 +281,130 @@ fn run_survives_a_sigkill_of_its_agent_and_then_of_its_master() {
     assert_eq!(status.code(), Some(0), "{out:?}");
     assert!(out.stderr.contains("TASK_FINISHED"), "{out:?}");
 }
+
+/// A master, one agent and a `run -- sleep 30` whose task is running; returns the master port,
+/// the agent, its work dir and port, the run, and the task's pid.
+fn cluster_with_a_sleep(h: &mut Harness) -> (u16, ProcId, std::path::PathBuf, u16, ProcId, u32) {
+    let port = free_port();
+    h.start_master(port, &h.path("master"));
+    let dir = h.path("agent");
+    let agent_port = free_port();
+    let agent = h.start_agent(port, agent_port, &dir, AGENT_RESOURCES);
+    wait_agents(port, 1);
+    let addr = loopback(port);
+    let run = h.spawn_cli("run", &["run", "--master", &addr, "--", "sleep", "30"]);
+    wait_for("the task to run", WAIT, || {
+        h.log(run).contains("TASK_RUNNING").then_some(())
+    });
+    let task = wait_for("the task's process", WAIT, || {
+        sleeps_under(&dir).first().copied()
+    });
+    (port, agent, dir, agent_port, run, task)
+}
+
+#[test]
+fn recover_cleanup_kills_the_old_tasks_reports_them_lost_and_exits_0() {
+    let mut h = Harness::new("cleanup");
+    let (port, agent, dir, agent_port, run, task) = cluster_with_a_sleep(&mut h);
+    let agent_id = wait_agents(port, 1)[0].id.clone();
+    h.signal(agent, "KILL");
+    h.wait_exit(agent, WAIT);
+    assert!(is_alive(task));
+
+    let cleanup = spawn_agent(
+        &mut h,
+        port,
+        agent_port,
+        &dir,
+        AGENT_RESOURCES,
+        &["--recover", "cleanup"],
+    );
+    let status = h.wait_exit(cleanup, Duration::from_secs(40));
+    assert_eq!(status.code(), Some(0), "{}", h.log(cleanup));
+    assert!(!is_alive(task), "cleanup kills the recovered task");
+    let status = h.wait_exit(run, WAIT);
+    let out = h.cli_output(run);
+    assert_ne!(status.code(), Some(0), "{out:?}");
+    assert!(out.stderr.contains("TASK_LOST"), "{out:?}");
+
+    // The next start keeps the agent id and runs nothing.
+    let again = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    h.wait_healthy(again, agent_port);
+    let after = wait_for("the agent to re-register", WAIT, || {
+        agents(port).filter(|a| a.len() == 1 && a[0].active)
+    });
+    assert_eq!(after[0].id, agent_id);
+    assert!(processes_under(&dir).iter().all(|p| !p.is_executor()));
+}
+
+#[test]
+fn sigusr1_kills_every_task_unregisters_and_exits_0() {
+    let mut h = Harness::new("usr1");
+    let (port, agent, dir, agent_port, run, task) = cluster_with_a_sleep(&mut h);
+    h.signal(agent, "USR1");
+    let status = h.wait_exit(agent, Duration::from_secs(40));
+    assert_eq!(status.code(), Some(0), "{}", h.log(agent));
+    assert!(!is_alive(task), "shutdown kills the task");
+    let status = h.wait_exit(run, WAIT);
+    let out = h.cli_output(run);
+    assert_ne!(status.code(), Some(0), "{out:?}");
+    assert!(out.stderr.contains("TASK_KILLED"), "{out:?}");
+    wait_for("the master to remove the agent", WAIT, || {
+        let r = try_operator(port, "GET_AGENTS")?;
+        // An empty list is left out of the JSON, as Mesos leaves out empty repeated fields.
+        let listed = r["get_agents"]["agents"].as_array().map_or(0, Vec::len);
+        (listed == 0).then_some(())
+    });
+    // The next start is a new agent.
+    let again = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    h.wait_healthy(again, agent_port);
+    wait_for("a new agent to register", WAIT, || {
+        agents(port).filter(|a| a.len() == 1 && a[0].active)
+    });
+}
+
+#[test]
+fn shutdown_flag_ends_the_recovered_tasks_and_exits_0() {
+    let mut h = Harness::new("shutdownflag");
+    let (port, agent, dir, agent_port, run, task) = cluster_with_a_sleep(&mut h);
+    h.signal(agent, "KILL");
+    h.wait_exit(agent, WAIT);
+    let shutdown = spawn_agent(
+        &mut h,
+        port,
+        agent_port,
+        &dir,
+        AGENT_RESOURCES,
+        &["--shutdown"],
+    );
+    let status = h.wait_exit(shutdown, Duration::from_secs(40));
+    assert_eq!(status.code(), Some(0), "{}", h.log(shutdown));
+    assert!(!is_alive(task));
+    h.wait_exit(run, WAIT);
+}
+
+#[test]
+fn a_damaged_checkpoint_stops_the_agent_naming_the_file() {
+    let mut h = Harness::new("damaged");
+    let (port, agent, dir, agent_port, _run, task) = cluster_with_a_sleep(&mut h);
+    h.signal(agent, "KILL");
+    h.wait_exit(agent, WAIT);
+    let log = dir.join("meta").join("log.0");
+    let mut bytes = std::fs::read(&log).expect("the checkpoint log");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&log, &bytes).expect("write");
+    let refused = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    let status = h.wait_exit(refused, WAIT);
+    assert_eq!(status.code(), Some(1));
+    let why = h.log(refused);
+    assert!(why.contains(&log.display().to_string()), "{why}");
+    assert!(is_alive(task), "a refused start touches no task");
+    // Cut in the middle of a record (a torn append): refused too, with the length to cut to.
+    bytes[mid] ^= 0x40;
+    bytes.truncate(bytes.len() - 3);
+    std::fs::write(&log, &bytes).expect("write");
+    let refused = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    assert_eq!(h.wait_exit(refused, WAIT).code(), Some(1));
+    assert!(h.log(refused).contains("torn"), "{}", h.log(refused));
+}

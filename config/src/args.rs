@@ -60,6 +60,30 @@ pub(crate) struct MasterArgs {
     /// host name to report (default: the kernel's host name)
     #[argh(option)]
     pub hostname: Option<String>,
+    /// time between the master's pings to each agent, at least 1s (default 15secs)
+    #[argh(option)]
+    pub agent_ping_timeout: Option<String>,
+    /// pings an agent may leave unanswered in a row before it is marked unreachable, 1..=1000
+    /// (default 5)
+    #[argh(option)]
+    pub max_agent_ping_timeouts: Option<String>,
+    /// after a master restart, how long agents have to re-register before they are marked
+    /// unreachable, at least 1s (default 10mins; Mesos' minimum is 10mins)
+    #[argh(option)]
+    pub agent_reregister_timeout: Option<String>,
+    /// most of the admitted agents that the re-registration timeout may mark unreachable, like
+    /// 50% (default 100%); past it they are left recovered and a line is logged
+    #[argh(option)]
+    pub recovery_agent_removal_limit: Option<String>,
+    /// how often unreachable and gone agents are pruned from the registry (default 15mins)
+    #[argh(option)]
+    pub registry_gc_interval: Option<String>,
+    /// unreachable and gone agents older than this are pruned from the registry (default 2weeks)
+    #[argh(option)]
+    pub registry_max_agent_age: Option<String>,
+    /// most unreachable and most gone agents the registry keeps, 1..=102400 (default 102400)
+    #[argh(option)]
+    pub registry_max_agent_count: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -99,6 +123,25 @@ pub(crate) struct AgentArgs {
     /// '{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}'
     #[argh(option)]
     pub domain: Option<String>,
+    /// what to do with the executors of the checkpoint on start: reconnect (keep them) or
+    /// cleanup (kill them, report their tasks lost, exit) (default reconnect)
+    #[argh(option)]
+    pub recover: Option<String>,
+    /// kill every task, unregister from the master and exit (what SIGUSR1 does to a running
+    /// agent); the next start is a new agent
+    #[argh(switch)]
+    pub shutdown: bool,
+    /// how long executors have to subscribe again after an agent restart before their tasks
+    /// are lost, up to 15s (default 2secs)
+    #[argh(option)]
+    pub executor_reregistration_timeout: Option<String>,
+    /// the first (re)registration attempt waits a random time up to this; each failure doubles
+    /// it (default 1secs)
+    #[argh(option)]
+    pub registration_backoff_factor: Option<String>,
+    /// cap of the registration backoff (default 4secs)
+    #[argh(option)]
+    pub registration_backoff_max: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -135,6 +178,30 @@ pub(crate) struct StandaloneArgs {
     /// '{"fault_domain":{"region":{"name":"eu"},"zone":{"name":"eu-1"}}}'
     #[argh(option)]
     pub domain: Option<String>,
+    /// time between the master's pings to each agent, at least 1s (default 15secs)
+    #[argh(option)]
+    pub agent_ping_timeout: Option<String>,
+    /// pings an agent may leave unanswered in a row before it is marked unreachable, 1..=1000
+    /// (default 5)
+    #[argh(option)]
+    pub max_agent_ping_timeouts: Option<String>,
+    /// after a master restart, how long agents have to re-register before they are marked
+    /// unreachable, at least 1s (default 10mins; Mesos' minimum is 10mins)
+    #[argh(option)]
+    pub agent_reregister_timeout: Option<String>,
+    /// most of the admitted agents that the re-registration timeout may mark unreachable, like
+    /// 50% (default 100%); past it they are left recovered and a line is logged
+    #[argh(option)]
+    pub recovery_agent_removal_limit: Option<String>,
+    /// how often unreachable and gone agents are pruned from the registry (default 15mins)
+    #[argh(option)]
+    pub registry_gc_interval: Option<String>,
+    /// unreachable and gone agents older than this are pruned from the registry (default 2weeks)
+    #[argh(option)]
+    pub registry_max_agent_age: Option<String>,
+    /// most unreachable and most gone agents the registry keeps, 1..=102400 (default 102400)
+    #[argh(option)]
+    pub registry_max_agent_count: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -186,6 +253,7 @@ pub(crate) struct ExecutorArgs {}
 fn switches(subcommand: &str) -> &'static [&'static str] {
     match subcommand {
         "ctl" => &["--help", "--json"],
+        "agent" => &["--help", "--shutdown"],
         _ => &["--help"],
     }
 }

@@ -41,6 +41,42 @@ pub struct MasterConfig {
     pub advertise_ip: Option<IpAddr>,
     /// `--hostname`; `None` means the kernel's host name.
     pub hostname: Option<Hostname>,
+    /// Agent health, re-registration and registry GC flags.
+    pub partition: PartitionConfig,
+}
+
+/// The master's agent-health and registry GC flags (Mesos 1.5 defaults), shared by `master` and
+/// `standalone`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionConfig {
+    /// `--agent-ping-timeout`, default 15s, within 1s..=1day.
+    pub agent_ping_timeout: Duration,
+    /// `--max-agent-ping-timeouts`, default 5, within 1..=1000.
+    pub max_agent_ping_timeouts: u32,
+    /// `--agent-reregister-timeout`, default 10mins, within 1s..=1day.
+    pub agent_reregister_timeout: Duration,
+    /// `--recovery-agent-removal-limit` in hundredths of a percent (10_000 is 100%), default 100%.
+    pub recovery_agent_removal_limit: u32,
+    /// `--registry-gc-interval`, default 15mins, within 1s..=1day.
+    pub registry_gc_interval: Duration,
+    /// `--registry-max-agent-age`, default 2weeks, within 1s..=3650days.
+    pub registry_max_agent_age: Duration,
+    /// `--registry-max-agent-count`, default 102400, within 1..=102400.
+    pub registry_max_agent_count: u32,
+}
+
+impl Default for PartitionConfig {
+    fn default() -> Self {
+        PartitionConfig {
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            agent_reregister_timeout: Duration::from_secs(600),
+            recovery_agent_removal_limit: 10_000,
+            registry_gc_interval: Duration::from_secs(900),
+            registry_max_agent_age: Duration::from_secs(14 * 86_400),
+            registry_max_agent_count: 102_400,
+        }
+    }
 }
 
 /// `mesolite agent`.
@@ -67,6 +103,35 @@ pub struct AgentConfig {
     pub reconfiguration_policy: ReconfigurationPolicy,
     /// `--domain`, the agent's fault domain; `None` by default.
     pub domain: Option<FaultDomain>,
+    /// `--recover`, default `reconnect`.
+    pub recover: RecoverMode,
+    /// `--shutdown`: end every task, unregister and exit.
+    pub shutdown: bool,
+    /// `--executor-reregistration-timeout`, default 2s, within 0..=15s (Mesos' maximum).
+    pub executor_reregistration_timeout: Duration,
+    /// `--registration-backoff-factor`, default 1s, within 0..=1min.
+    pub registration_backoff_factor: Duration,
+    /// `--registration-backoff-max`, default 4s, within 0..=1hour.
+    pub registration_backoff_max: Duration,
+}
+
+/// What a starting agent does with the executors of its checkpoint (Mesos `--recover`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecoverMode {
+    /// Keep them: they subscribe again and their tasks go on.
+    #[default]
+    Reconnect,
+    /// Kill them, report their tasks `TASK_LOST` (`REASON_AGENT_RESTARTED`) and exit 0.
+    Cleanup,
+}
+
+impl RecoverMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecoverMode::Reconnect => "reconnect",
+            RecoverMode::Cleanup => "cleanup",
+        }
+    }
 }
 
 /// `mesolite standalone`: a master and an agent in one process.
@@ -90,6 +155,8 @@ pub struct StandaloneConfig {
     pub reconfiguration_policy: ReconfigurationPolicy,
     /// `--domain` of the agent; `None` by default.
     pub domain: Option<FaultDomain>,
+    /// Agent health, re-registration and registry GC flags of the master.
+    pub partition: PartitionConfig,
 }
 
 /// What `mesolite run` runs.

@@ -22,15 +22,15 @@ use argh::FromArgs;
 use mesolite_core::resources::Resources;
 
 pub use command::{
-    AgentConfig, Command, CtlConfig, CtlQuery, MasterConfig, RunCommand, RunConfig,
-    StandaloneConfig,
+    AgentConfig, Command, CtlConfig, CtlQuery, MasterConfig, PartitionConfig, RecoverMode,
+    RunCommand, RunConfig, StandaloneConfig,
 };
 pub use error::{env_var_name, ConfigError, Origin, WorkDirProblem};
 pub use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
 pub use mesolite_core::wire::FaultDomain;
 pub use values::{
-    parse_domain, parse_duration, Attribute, AttributeScalar, AttributeValue, Attributes, Hostname,
-    MasterAddr, Scalar,
+    parse_domain, parse_duration, parse_percent, Attribute, AttributeScalar, AttributeValue,
+    Attributes, Hostname, MasterAddr, Scalar,
 };
 pub use workdir::{default_work_dir, is_root, WorkDir, WorkDirLock};
 
@@ -38,7 +38,7 @@ pub use workdir::{default_work_dir, is_root, WorkDir, WorkDirLock};
 #[derive(Debug)]
 pub enum Outcome {
     /// A valid command to run.
-    Command(Command),
+    Command(Box<Command>),
     /// `--help` was asked for: print this to stdout and exit 0.
     Help(String),
     /// A usage error: print it (one line) to stderr and exit 2.
@@ -127,7 +127,7 @@ pub fn parse_with(args: &[String], env: &dyn Fn(&str) -> Option<String>, is_root
     };
     let ctx = resolve::Ctx { env, is_root };
     match resolve::resolve(top.cmd, &ctx) {
-        Ok(command) => Outcome::Command(command),
+        Ok(command) => Outcome::Command(Box::new(command)),
         Err(e) => Outcome::Error(e),
     }
 }

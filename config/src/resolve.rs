@@ -10,14 +10,14 @@ use mesolite_core::wire::FaultDomain;
 
 use crate::args::{AgentArgs, CtlArgs, MasterArgs, RunArgs, StandaloneArgs, SubArgs};
 use crate::command::{
-    AgentConfig, Command, CtlConfig, CtlQuery, MasterConfig, RunCommand, RunConfig,
-    StandaloneConfig,
+    AgentConfig, Command, CtlConfig, CtlQuery, MasterConfig, PartitionConfig, RecoverMode,
+    RunCommand, RunConfig, StandaloneConfig,
 };
 use crate::error::{env_var_name, ConfigError, Origin};
 use crate::values::{
     check_duration_range, parse_advertise_ip, parse_bounded, parse_domain, parse_duration,
-    parse_listen, parse_master_list, parse_reconfiguration_policy, Attributes, Hostname,
-    MasterAddr, Scalar,
+    parse_listen, parse_master_list, parse_percent, parse_reconfiguration_policy, Attributes,
+    Hostname, MasterAddr, Scalar,
 };
 use crate::workdir::{default_work_dir, WorkDir};
 use crate::ResourcesText;
@@ -181,6 +181,86 @@ const MAX_FRAMEWORKS: (u32, u32) = (1, 100_000);
 const MAX_REQUEST_BODY: (u32, u32) = (64 * 1024, 256 * 1024 * 1024);
 const DEFAULT_MAX_REQUEST_BODY: u32 = 4 * 1024 * 1024;
 
+const SECOND_TO_DAY: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(86_400));
+const MAX_AGENT_AGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(3_650 * 86_400));
+const MAX_PING_TIMEOUTS: (u32, u32) = (1, 1_000);
+const REGISTRY_AGENT_COUNT: (u32, u32) = (1, 102_400);
+
+/// The master's agent-health and registry GC flags, as given to `master` or `standalone`.
+pub(crate) struct PartitionArgs {
+    pub agent_ping_timeout: Option<String>,
+    pub max_agent_ping_timeouts: Option<String>,
+    pub agent_reregister_timeout: Option<String>,
+    pub recovery_agent_removal_limit: Option<String>,
+    pub registry_gc_interval: Option<String>,
+    pub registry_max_agent_age: Option<String>,
+    pub registry_max_agent_count: Option<String>,
+}
+
+macro_rules! partition_args {
+    ($a:expr) => {
+        PartitionArgs {
+            agent_ping_timeout: $a.agent_ping_timeout,
+            max_agent_ping_timeouts: $a.max_agent_ping_timeouts,
+            agent_reregister_timeout: $a.agent_reregister_timeout,
+            recovery_agent_removal_limit: $a.recovery_agent_removal_limit,
+            registry_gc_interval: $a.registry_gc_interval,
+            registry_max_agent_age: $a.registry_max_agent_age,
+            registry_max_agent_count: $a.registry_max_agent_count,
+        }
+    };
+}
+
+fn partition(a: PartitionArgs, ctx: &Ctx<'_>) -> Result<PartitionConfig, ConfigError> {
+    let d = PartitionConfig::default();
+    Ok(PartitionConfig {
+        agent_ping_timeout: ctx.duration(
+            "--agent-ping-timeout",
+            a.agent_ping_timeout,
+            d.agent_ping_timeout,
+            SECOND_TO_DAY,
+        )?,
+        max_agent_ping_timeouts: ctx.bounded(
+            "--max-agent-ping-timeouts",
+            a.max_agent_ping_timeouts,
+            d.max_agent_ping_timeouts,
+            MAX_PING_TIMEOUTS,
+        )?,
+        agent_reregister_timeout: ctx.duration(
+            "--agent-reregister-timeout",
+            a.agent_reregister_timeout,
+            d.agent_reregister_timeout,
+            SECOND_TO_DAY,
+        )?,
+        recovery_agent_removal_limit: ctx
+            .get(
+                "--recovery-agent-removal-limit",
+                a.recovery_agent_removal_limit,
+                parse_percent,
+            )?
+            .unwrap_or(d.recovery_agent_removal_limit),
+        registry_gc_interval: ctx.duration(
+            "--registry-gc-interval",
+            a.registry_gc_interval,
+            d.registry_gc_interval,
+            SECOND_TO_DAY,
+        )?,
+        registry_max_agent_age: ctx.duration(
+            "--registry-max-agent-age",
+            a.registry_max_agent_age,
+            d.registry_max_agent_age,
+            MAX_AGENT_AGE,
+        )?,
+        registry_max_agent_count: ctx.bounded(
+            "--registry-max-agent-count",
+            a.registry_max_agent_count,
+            d.registry_max_agent_count,
+            REGISTRY_AGENT_COUNT,
+        )?,
+    })
+}
+
 fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
     SocketAddr::from((ip, port))
 }
@@ -215,6 +295,7 @@ fn master(a: MasterArgs, ctx: &Ctx<'_>) -> Result<MasterConfig, ConfigError> {
     )?;
     let advertise_ip = ctx.advertise_ip(a.advertise_ip)?;
     let hostname = ctx.hostname(a.hostname)?;
+    let partition = partition(partition_args!(a), ctx)?;
     let work_dir = ctx.work_dir(a.work_dir, "master")?;
     Ok(MasterConfig {
         listen,
@@ -225,6 +306,7 @@ fn master(a: MasterArgs, ctx: &Ctx<'_>) -> Result<MasterConfig, ConfigError> {
         max_request_body,
         advertise_ip,
         hostname,
+        partition,
     })
 }
 
@@ -247,6 +329,31 @@ fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
     )?;
     let reconfiguration_policy = ctx.reconfiguration_policy(a.reconfiguration_policy)?;
     let domain = ctx.domain(a.domain)?;
+    let recover = ctx
+        .get("--recover", a.recover, |t| match t {
+            "reconnect" => Ok(RecoverMode::Reconnect),
+            "cleanup" => Ok(RecoverMode::Cleanup),
+            _ => Err(String::from("is not reconnect or cleanup")),
+        })?
+        .unwrap_or_default();
+    let executor_reregistration_timeout = ctx.duration(
+        "--executor-reregistration-timeout",
+        a.executor_reregistration_timeout,
+        Duration::from_secs(2),
+        (Duration::ZERO, Duration::from_secs(15)),
+    )?;
+    let registration_backoff_factor = ctx.duration(
+        "--registration-backoff-factor",
+        a.registration_backoff_factor,
+        Duration::from_secs(1),
+        (Duration::ZERO, Duration::from_secs(60)),
+    )?;
+    let registration_backoff_max = ctx.duration(
+        "--registration-backoff-max",
+        a.registration_backoff_max,
+        Duration::from_secs(4),
+        (Duration::ZERO, Duration::from_secs(3600)),
+    )?;
     let work_dir = ctx.work_dir(a.work_dir, "agent")?;
     Ok(AgentConfig {
         master,
@@ -259,6 +366,11 @@ fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
         executor_shutdown_grace_period,
         reconfiguration_policy,
         domain,
+        recover,
+        shutdown: a.shutdown,
+        executor_reregistration_timeout,
+        registration_backoff_factor,
+        registration_backoff_max,
     })
 }
 
@@ -282,6 +394,7 @@ fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, Conf
     )?;
     let reconfiguration_policy = ctx.reconfiguration_policy(a.reconfiguration_policy)?;
     let domain = ctx.domain(a.domain)?;
+    let partition = partition(partition_args!(a), ctx)?;
     let work_dir = ctx.work_dir(a.work_dir, "standalone")?;
     Ok(StandaloneConfig {
         listen,
@@ -293,6 +406,7 @@ fn standalone(a: StandaloneArgs, ctx: &Ctx<'_>) -> Result<StandaloneConfig, Conf
         max_request_body,
         reconfiguration_policy,
         domain,
+        partition,
     })
 }
 

@@ -54,7 +54,7 @@ fn outcome(home: &TempHome, args: &[&str], vars: &[(&str, &str)]) -> Outcome {
 
 fn ok(home: &TempHome, args: &[&str], vars: &[(&str, &str)]) -> Command {
     match outcome(home, args, vars) {
-        Outcome::Command(c) => c,
+        Outcome::Command(c) => *c,
         other => panic!("{args:?}: expected a command, got {other:?}"),
     }
 }
@@ -779,4 +779,90 @@ fn scalars_round_to_thousandths() {
     );
     assert!(Scalar::parse("-1", min, max).is_err());
     assert!(Scalar::parse("nan", min, max).is_err());
+}
+
+#[test]
+fn partition_flags_default_to_mesos_and_accept_mesos_spellings() {
+    let home = TempHome::new();
+    let m = master(ok(&home, &["master"], &[]));
+    assert_eq!(m.partition, crate::PartitionConfig::default());
+    assert_eq!(m.partition.agent_ping_timeout, Duration::from_secs(15));
+    assert_eq!(m.partition.max_agent_ping_timeouts, 5);
+    assert_eq!(
+        m.partition.agent_reregister_timeout,
+        Duration::from_secs(600)
+    );
+    assert_eq!(m.partition.recovery_agent_removal_limit, 10_000);
+    assert_eq!(m.partition.registry_gc_interval, Duration::from_secs(900));
+    assert_eq!(
+        m.partition.registry_max_agent_age,
+        Duration::from_secs(14 * 86_400)
+    );
+    assert_eq!(m.partition.registry_max_agent_count, 102_400);
+    let m = master(ok(
+        &home,
+        &[
+            "master",
+            "--agent_ping_timeout=1secs",
+            "--max-agent-ping-timeouts",
+            "2",
+            "--agent-reregister-timeout",
+            "30secs",
+            "--recovery_agent_removal_limit",
+            "12.5%",
+            "--registry-gc-interval=1mins",
+            "--registry_max_agent_age=3days",
+            "--registry-max-agent-count=10",
+        ],
+        &[],
+    ));
+    assert_eq!(m.partition.agent_ping_timeout, Duration::from_secs(1));
+    assert_eq!(m.partition.max_agent_ping_timeouts, 2);
+    assert_eq!(
+        m.partition.agent_reregister_timeout,
+        Duration::from_secs(30)
+    );
+    assert_eq!(m.partition.recovery_agent_removal_limit, 1_250);
+    assert_eq!(m.partition.registry_gc_interval, Duration::from_secs(60));
+    assert_eq!(
+        m.partition.registry_max_agent_age,
+        Duration::from_secs(3 * 86_400)
+    );
+    assert_eq!(m.partition.registry_max_agent_count, 10);
+    let s = match ok(
+        &home,
+        &["standalone", "--agent-ping-timeout", "2secs"],
+        &[("MESOLITE_RECOVERY_AGENT_REMOVAL_LIMIT", "50%")],
+    ) {
+        Command::Standalone(s) => s,
+        other => panic!("expected standalone, got {other:?}"),
+    };
+    assert_eq!(s.partition.agent_ping_timeout, Duration::from_secs(2));
+    assert_eq!(s.partition.recovery_agent_removal_limit, 5_000);
+}
+
+#[test]
+fn partition_flags_refuse_bad_values_with_one_line() {
+    let home = TempHome::new();
+    let e = err(&home, &["master", "--agent-ping-timeout", "500ms"], &[]);
+    assert!(
+        e.contains("--agent-ping-timeout") && e.contains("between 1s"),
+        "{e}"
+    );
+    let e = err(&home, &["master", "--max-agent-ping-timeouts", "0"], &[]);
+    assert!(e.contains("--max-agent-ping-timeouts"), "{e}");
+    for bad in ["50", "101%", "-1%", "1.255%", "%"] {
+        let e = err(
+            &home,
+            &["master", "--recovery-agent-removal-limit", bad],
+            &[],
+        );
+        assert!(e.contains("--recovery-agent-removal-limit"), "{bad}: {e}");
+    }
+    let e = err(
+        &home,
+        &["standalone", "--registry-max-agent-count", "0"],
+        &[],
+    );
+    assert!(e.contains("--registry-max-agent-count"), "{e}");
 }

@@ -130,6 +130,22 @@ pub fn parse_bounded(text: &str, min: u32, max: u32) -> Result<u32, String> {
     Ok(n as u32)
 }
 
+/// Parses a percentage such as `100%`, `50%` or `12.5%` (the `%` is required, as in Mesos'
+/// `--recovery_agent_removal_limit`) into hundredths of a percent, within 0%..=100%.
+pub fn parse_percent(text: &str) -> Result<u32, String> {
+    const REASON: &str = "is not a percentage between 0% and 100% (like 50%)";
+    let number = text.strip_suffix('%').ok_or(REASON)?;
+    let (mantissa, frac_digits) = parse_decimal(number).ok_or(REASON)?;
+    if frac_digits > 2 {
+        return Err("has more than two decimals".into());
+    }
+    let hundredths = mantissa * 10u128.pow(2 - frac_digits);
+    if hundredths > 10_000 {
+        return Err(REASON.into());
+    }
+    Ok(hundredths as u32)
+}
+
 /// A host name: letters, digits, `-`, `_` and `.`, at most 253 characters, not starting with `-` or
 /// `.`. IPv4 literals are host names too. mesolite never resolves it (musl has no NSS).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

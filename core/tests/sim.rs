@@ -342,3 +342,61 @@ fn an_executor_that_died_while_its_agent_was_down_fails_its_task() {
     assert_eq!(t.terminal, Some(TaskState::Failed), "{t:?}");
     assert_eq!(t.acked_terminal, Some(TaskState::Failed), "{t:?}");
 }
+
+#[test]
+fn a_partition_longer_than_the_ping_timeout_marks_the_agent_unreachable_and_heals_without_kills() {
+    let mut cfg = SimConfig::calm();
+    cfg.agents = 1;
+    cfg.tasks_per_scheduler = (2, 2);
+    cfg.task_runtime_ms = (90_000, 100_000);
+    cfg.ping_interval = Duration::from_secs(2);
+    cfg.max_missed_pings = 3;
+    let verbose = std::env::var("MESOLITE_SIM_VERBOSE").is_ok();
+    let mut w = World::new(8, cfg, verbose);
+    w.scheds[0].script.quiet = true;
+    w.scheds[0].partition_aware = true;
+    ok(w.run_until(Duration::from_secs(60), |w| running_in_master(w) == 2));
+    let id = w.agents[0].agent.id().cloned().expect("registered");
+    let containers: Vec<String> = w.execs.keys().map(|(_, c)| c.clone()).collect();
+    w.isolate_agent(0, Duration::from_secs(20));
+    ok(w.run_until(Duration::from_secs(15), |w| {
+        w.master
+            .as_ref()
+            .is_some_and(|m| m.registry().unreachable.iter().any(|(u, _)| *u == id))
+    }));
+    // Marked unreachable only once durable; the tasks are kept, the framework is told.
+    let m = w.master.as_ref().unwrap();
+    assert!(m.agent(&id).is_none());
+    assert_eq!(m.unreachable_tasks().count(), 2);
+    ok(w.run_until(Duration::from_secs(5), |w| {
+        w.scheds[0]
+            .tasks
+            .values()
+            .all(|t| t.states.contains(&TaskState::Unreachable))
+    }));
+    // The partition heals: the same agent comes back and the tasks run again.
+    ok(w.run_until(Duration::from_secs(60), |w| {
+        w.master.as_ref().is_some_and(|m| {
+            m.agent(&id).is_some_and(|a| a.active) && m.unreachable_tasks().count() == 0
+        }) && running_in_master(w) == 2
+    }));
+    ok(w.run_until(Duration::from_secs(5), |w| {
+        w.scheds[0].tasks.values().all(|t| {
+            let after = t
+                .states
+                .iter()
+                .position(|s| *s == TaskState::Unreachable)
+                .map_or(&[][..], |p| &t.states[p..]);
+            after.contains(&TaskState::Running)
+        })
+    }));
+    assert_eq!(w.agents[0].ids.last(), Some(&id), "same agent id");
+    let after: Vec<String> = w.execs.keys().map(|(_, c)| c.clone()).collect();
+    assert_eq!(containers, after, "no executor relaunched");
+    assert!(w.execs.values().all(|e| e.alive), "nothing killed");
+    ok(w.run());
+    for t in w.scheds[0].tasks.values() {
+        assert_eq!(t.terminal, Some(TaskState::Finished), "{t:?}");
+        assert!(!t.states.contains(&TaskState::Lost), "{t:?}");
+    }
+}

@@ -190,6 +190,26 @@ pub struct AgentCheckpoint {
     _lock: File,
 }
 
+/// Renames the checkpoint directory `dir` to the first free `<dir>.discarded.<n>` (kept for the
+/// operator) and returns the new name: the next start finds no checkpoint.
+pub fn set_aside(dir: &Path) -> Result<PathBuf, CheckpointError> {
+    let mut n = 1u32;
+    let aside = loop {
+        let mut name = dir.as_os_str().to_os_string();
+        name.push(format!(".discarded.{n}"));
+        let candidate = PathBuf::from(name);
+        if !candidate.exists() {
+            break candidate;
+        }
+        n += 1;
+    };
+    fs::rename(dir, &aside).map_err(io_err(dir, "set aside"))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        durable::sync_dir(parent)?;
+    }
+    Ok(aside)
+}
+
 fn log_name(gen: u64) -> String {
     format!("log.{gen}")
 }
@@ -363,17 +383,7 @@ impl AgentCheckpoint {
     pub fn discard(self) -> Result<(AgentCheckpoint, CheckpointState), CheckpointError> {
         let dir = self.dir.clone();
         drop(self);
-        let mut n = 1u32;
-        let aside = loop {
-            let mut name = dir.as_os_str().to_os_string();
-            name.push(format!(".discarded.{n}"));
-            let candidate = PathBuf::from(name);
-            if !candidate.exists() {
-                break candidate;
-            }
-            n += 1;
-        };
-        fs::rename(&dir, &aside).map_err(io_err(&dir, "set aside"))?;
+        set_aside(&dir)?;
         AgentCheckpoint::open(&dir)
     }
 

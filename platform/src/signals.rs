@@ -25,6 +25,8 @@ pub enum SignalKind {
     Int,
     /// SIGCHLD: a child process changed state; reap it.
     Chld,
+    /// SIGUSR1: the agent shuts down for good (kills its tasks and unregisters), as in Mesos.
+    Usr1,
 }
 
 impl SignalKind {
@@ -33,6 +35,7 @@ impl SignalKind {
             Self::Term => Signal::Term,
             Self::Int => Signal::Int,
             Self::Chld => Signal::Child,
+            Self::Usr1 => Signal::Usr1,
         }
     }
 
@@ -41,6 +44,7 @@ impl SignalKind {
             Signal::Term => Some(Self::Term),
             Signal::Int => Some(Self::Int),
             Signal::Child => Some(Self::Chld),
+            Signal::Usr1 => Some(Self::Usr1),
             _ => None,
         }
     }
@@ -51,6 +55,7 @@ impl SignalKind {
             Self::Term => "SIGTERM",
             Self::Int => "SIGINT",
             Self::Chld => "SIGCHLD",
+            Self::Usr1 => "SIGUSR1",
         }
     }
 }

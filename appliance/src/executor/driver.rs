@@ -190,7 +190,7 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
                 supervisor.handle_disconnected(now);
             }
             Input::Signal(SignalKind::Term | SignalKind::Int) => supervisor.handle_shutdown(now),
-            Input::Signal(SignalKind::Chld) | Input::Tick => {}
+            Input::Signal(SignalKind::Chld | SignalKind::Usr1) | Input::Tick => {}
         }
         let mut exited = Vec::new();
         for (task_id, pid) in &pids {

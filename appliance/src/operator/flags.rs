@@ -82,6 +82,35 @@ pub fn master(cfg: &MasterConfig, process: &FlagSet) -> FlagSet {
     f.set("agent_ping_timeout", mesos_duration(cfg.ping_interval));
     f.set("max_agent_ping_timeouts", cfg.max_missed_pings.to_string());
     f.set(
+        "agent_reregister_timeout",
+        mesos_duration(cfg.agent_reregister_timeout),
+    );
+    let limit = cfg.recovery_agent_removal_limit;
+    f.set(
+        "recovery_agent_removal_limit",
+        if limit.is_multiple_of(100) {
+            format!("{}%", limit / 100)
+        } else {
+            format!("{}.{:02}%", limit / 100, limit % 100)
+        },
+    );
+    f.set(
+        "registry_gc_interval",
+        mesos_duration(cfg.registry_gc_interval),
+    );
+    f.set(
+        "registry_max_agent_age",
+        mesos_duration(cfg.registry_max_agent_age),
+    );
+    f.set(
+        "registry_max_agent_count",
+        cfg.registry_max_agent_count.to_string(),
+    );
+    f.set(
+        "max_unreachable_tasks_per_framework",
+        cfg.max_unreachable_tasks_per_framework.to_string(),
+    );
+    f.set(
         "max_completed_tasks_per_framework",
         cfg.max_completed_tasks_per_framework.to_string(),
     );

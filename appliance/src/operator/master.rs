@@ -356,7 +356,7 @@ pub fn get_tasks(m: &Master) -> v1::operator::GetTasks {
     v1::operator::GetTasks {
         pending_tasks: Vec::new(),
         tasks: m.tasks().map(|t| task_to_v1(&t)).collect(),
-        unreachable_tasks: Vec::new(),
+        unreachable_tasks: m.unreachable_tasks().map(|(t, _)| task_to_v1(&t)).collect(),
         completed_tasks: m.completed_tasks().map(|t| task_to_v1(&t)).collect(),
         orphan_tasks: Vec::new(),
     }

@@ -31,10 +31,16 @@ pub fn write_get_state(m: &Master, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-/// The `GetTasks` message: live tasks and the recently completed ones (empty lists omitted).
+/// The `GetTasks` message: live tasks, tasks of unreachable agents and the recently completed
+/// ones (empty lists omitted).
 pub fn write_get_tasks(m: &Master, out: &mut Vec<u8>) {
     let mut obj = Obj::open(out);
     write_task_list(&mut obj, "tasks", m.tasks());
+    write_task_list(
+        &mut obj,
+        "unreachable_tasks",
+        m.unreachable_tasks().map(|(t, _)| t),
+    );
     write_task_list(&mut obj, "completed_tasks", m.completed_tasks());
     obj.close();
 }

@@ -243,6 +243,28 @@ impl Harness {
         id
     }
 
+    /// Starts a master like [`Harness::start_master`] with `extra` flags appended.
+    pub fn start_master_with(&mut self, port: u16, work_dir: &Path, extra: &[&str]) -> ProcId {
+        let listen = loopback(port);
+        let dir = work_dir.to_str().expect("utf-8 path");
+        let mut args = vec![
+            "master",
+            "--listen",
+            &listen,
+            "--work-dir",
+            dir,
+            "--allocation-interval",
+            ALLOCATION_INTERVAL,
+            "--hostname",
+            "localhost",
+        ];
+        args.extend_from_slice(extra);
+        let id = self.spawn("master", &args);
+        self.wait_healthy(id, port);
+        self.wait_recovered(id, port);
+        id
+    }
+
     /// Starts an agent of the master on `master_port`, listening on `port`.
     pub fn start_agent(
         &mut self,

@@ -672,6 +672,7 @@ impl Agent {
                 }));
         }
         self.forget_finished_executor(&key);
+        self.check_teardown(now);
     }
 
     pub(super) fn kill_task(
@@ -797,9 +798,18 @@ impl Agent {
             let Some(exec) = self.executors.get_mut(&key) else {
                 continue;
             };
-            let queued: Vec<TaskId> = exec.queued.iter().map(|t| t.task_id.clone()).collect();
+            // Queued tasks never reach the executor: they end here, once (not again when the
+            // executor exits).
+            let queued: Vec<TaskSpec> = exec.queued.drain(..).collect();
             exec.killing.extend(exec.launched.keys().cloned());
-            exec.killing.extend(queued.iter().cloned());
+            let queued: Vec<TaskId> = queued
+                .into_iter()
+                .map(|t| {
+                    let id = t.task_id.clone();
+                    exec.launched.insert(id.clone(), (t, TaskState::Killed));
+                    id
+                })
+                .collect();
             let container = exec.container_id.clone();
             for task_id in queued {
                 let status = self.agent_status(

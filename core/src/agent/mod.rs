@@ -14,12 +14,14 @@ mod persist;
 pub mod reconfiguration;
 mod recovery;
 mod status;
+mod teardown;
 mod updates;
 mod view;
 
 pub use checkpoint::{CheckpointBatch, CheckpointState, Record};
 pub use executors::{ExecutorCallError, ExecutorEvent, ExecutorState, ExecutorView};
 pub use persist::CheckpointWritten;
+pub use teardown::{Teardown, TEARDOWN_ACK_WAIT};
 pub use view::{AgentTaskView, ExecutorDetail};
 
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId};
@@ -124,6 +126,9 @@ pub enum AgentOutput {
     /// The agent cannot go on (its checkpoint could not be written): the driver exits with this
     /// message, and the agent recovers from its checkpoint when restarted.
     Fatal(String),
+    /// The teardown begun with [`Agent::begin_teardown`] is complete: the driver exits (0) once
+    /// the outputs before this one are sent.
+    Finished,
 }
 
 /// The agent.
@@ -142,6 +147,7 @@ pub struct Agent {
     updates: updates::UpdateStreams,
     outputs: VecDeque<AgentOutput>,
     ckpt: persist::Checkpointer,
+    teardown: Option<teardown::TeardownState>,
 }
 
 impl Agent {
@@ -161,6 +167,7 @@ impl Agent {
             updates: updates::UpdateStreams::default(),
             outputs: VecDeque::new(),
             ckpt: persist::Checkpointer::new(CheckpointState::default()),
+            teardown: None,
             cfg,
         }
     }
@@ -206,6 +213,7 @@ impl Agent {
         for e in self.executors.values() {
             consider(e.deadline());
         }
+        consider(self.teardown.as_ref().and_then(|t| t.deadline()));
         next
     }
 
@@ -235,6 +243,7 @@ impl Agent {
             }
         }
         self.handle_executor_deadlines(now, wall);
+        self.check_teardown(now);
     }
 
     /// The driver's connection to the master is up: (re)register.
@@ -318,6 +327,15 @@ impl Agent {
             MasterToAgent::Ping { seq } => {
                 self.outputs
                     .push_back(AgentOutput::ToMaster(AgentToMaster::Pong { seq }));
+            }
+            MasterToAgent::RunTask { .. } | MasterToAgent::RunTaskGroup { .. }
+                if self.teardown.is_some() =>
+            {
+                // As Mesos' terminating agent: the master reconciles the task when the agent
+                // re-registers or is removed.
+                self.log(alloc::string::String::from(
+                    "ignoring a task from the master: the agent is ending its work",
+                ));
             }
             MasterToAgent::RunTask { framework, task } => {
                 self.run_task(now, wall, framework, *task)

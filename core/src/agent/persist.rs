@@ -146,6 +146,7 @@ impl Agent {
         for e in effects {
             self.apply_effect(now, e);
         }
+        self.check_teardown(now);
     }
 
     /// The durable checkpoint, for writing a compacted snapshot.

@@ -200,6 +200,35 @@ impl Agent {
         wall: WallTime,
         key: &(FrameworkId, ExecutorId),
     ) {
+        let message = alloc::format!(
+            "executor did not re-subscribe within {} ms after the agent restarted",
+            self.cfg.executor_reregistration_timeout.as_millis()
+        );
+        self.log(alloc::format!(
+            "executor {} of framework {} is gone: {message}",
+            key.1,
+            key.0
+        ));
+        self.end_executor_as_lost(
+            now,
+            wall,
+            key,
+            StatusReason::ExecutorReregistrationTimeout,
+            &message,
+        );
+    }
+
+    /// Ends an executor from the agent's side: its unfinished tasks become `TASK_LOST` with
+    /// `reason`, and its process group is killed if its pid is known (without a pid there is
+    /// nothing to kill or wait for).
+    pub(super) fn end_executor_as_lost(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        key: &(FrameworkId, ExecutorId),
+        reason: StatusReason,
+        message: &str,
+    ) {
         let Some(exec) = self.executors.get_mut(key) else {
             return;
         };
@@ -217,24 +246,9 @@ impl Agent {
         }
         let container = exec.container_id.clone();
         let pid = exec.pid;
-        let message = alloc::format!(
-            "executor did not re-subscribe within {} ms after the agent restarted",
-            self.cfg.executor_reregistration_timeout.as_millis()
-        );
-        self.log(alloc::format!(
-            "executor {} of framework {} is gone: {message}",
-            key.1,
-            key.0
-        ));
         for task_id in unfinished {
-            let status = self.agent_status(
-                &task_id,
-                TaskState::Lost,
-                StatusReason::ExecutorReregistrationTimeout,
-                &message,
-                &key.1,
-                wall,
-            );
+            let status =
+                self.agent_status(&task_id, TaskState::Lost, reason, message, &key.1, wall);
             self.queue_update(now, key.0.clone(), &key.1, status);
         }
         match pid {

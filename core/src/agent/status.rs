@@ -160,9 +160,11 @@ impl Agent {
                 .map(|t| (t, TaskState::Staging))
                 .chain(e.launched.values().map(|(t, s)| (t, *s)));
             for (t, state) in tasks {
-                // A terminal task the framework has acknowledged is over: not reported.
+                // A terminal task the framework has acknowledged is over: not reported (also
+                // while that acknowledgement is being written: the master would otherwise keep
+                // the task, waiting for an update the agent will not send again).
                 if state.is_terminal()
-                    && !self.updates.has_pending(fid, &t.task_id)
+                    && !self.updates.awaits_acknowledgement(fid, &t.task_id)
                     && !self.ckpt.awaits_push(fid, &t.task_id)
                 {
                     continue;

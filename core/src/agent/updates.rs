@@ -167,6 +167,14 @@ impl UpdateStreams {
         self.streams.values().filter_map(|s| s.next_retry).min()
     }
 
+    /// True while a task has updates the framework has not acknowledged, not counting a last
+    /// update whose acknowledgement arrived and is being made durable.
+    pub fn awaits_acknowledgement(&self, framework: &FrameworkId, task: &TaskId) -> bool {
+        self.streams
+            .get(&(framework.clone(), task.clone()))
+            .is_some_and(|s| !(s.ack_pending && s.pending.len() == 1))
+    }
+
     /// True while a task has updates the framework has not acknowledged.
     pub fn has_pending(&self, framework: &FrameworkId, task: &TaskId) -> bool {
         self.streams

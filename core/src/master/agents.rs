@@ -13,13 +13,16 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-/// How an agent leaves the master for good.
+/// How an agent leaves the master.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Removal {
+pub(super) enum Removal {
     /// Replaced by a new agent at its address (Mesos `removeSlave`).
     Removed,
     /// Marked gone by the operator (Mesos `markAgentGone`).
     Gone,
+    /// Marked unreachable at this time (Mesos `markUnreachable`): its tasks are kept as
+    /// unreachable tasks, and it may come back.
+    Unreachable(WallTime),
 }
 
 /// An agent the master knows and has admitted.
@@ -166,6 +169,12 @@ impl Master {
                     self.handle_executor_message(&agent_id, &framework_id, executor_id, data);
                 }
             }
+            AgentToMaster::Unregister => {
+                // Mesos `unregisterSlave`: the agent ended its tasks and leaves for good.
+                if let Some(agent_id) = self.conns.get(&conn).cloned() {
+                    self.remove_agent(now, wall, &agent_id, "the agent shut down");
+                }
+            }
         }
     }
 
@@ -225,6 +234,7 @@ impl Master {
         for id in stale {
             self.remove_agent(now, wall, &id, "a new agent registered at its address");
         }
+        self.replace_unreachable_at(wall, &info.ip, info.port);
         let op = Op::AdmitAgent {
             info: record_of(&info),
         };
@@ -353,19 +363,47 @@ impl Master {
         rereg: Reregistration,
     ) {
         let record = record_of(&rereg.info);
+        if self.registry().gone.iter().any(|(g, _)| g == &rereg.id) {
+            // Mesos answers a gone agent with `ShutdownMessage("Agent has been marked gone")`,
+            // and the agent kills everything: here each framework it reports is shut down first.
+            for fw in &rereg.frameworks {
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::ShutdownFramework {
+                        framework_id: fw.id.clone(),
+                    },
+                });
+            }
+            let reason = alloc::format!("agent {} has been marked gone", rereg.id);
+            self.refuse_with(conn, reason, true);
+            return;
+        }
+        if self.is_marking_unreachable(&rereg.id) {
+            // Mesos ignores it while `markUnreachable` is in flight; the agent retries and then
+            // finds itself unreachable, which re-admits it.
+            let reason = alloc::format!(
+                "agent {} is being marked unreachable; retry shortly",
+                rereg.id
+            );
+            self.refuse(conn, reason);
+            return;
+        }
         let known = self
             .registry()
             .admitted
             .iter()
             .find(|a| a.id == rereg.id)
             .map(|a| a.info == record);
-        if self.registry().gone.iter().any(|(g, _)| g == &rereg.id) {
-            // Mesos answers a gone agent with `ShutdownMessage("Agent has been marked gone")`.
-            let reason = alloc::format!("agent {} has been marked gone", rereg.id);
-            self.refuse_with(conn, reason, true);
-            return;
-        }
         match known {
+            // Unreachable, or pruned from the unreachable list by registry GC (an id this
+            // cluster issued): Mesos `MarkSlaveReachable` admits it again, tasks and all.
+            None if self.is_unreachable_or_own(&rereg.id) => {
+                let op = Op::MarkReachable {
+                    id: rereg.id.clone(),
+                    info: record,
+                };
+                self.submit(op, PendingOp::Reregister { conn, rereg });
+            }
             None => {
                 let reason =
                     alloc::format!("agent {} is not in the registry; register afresh", rereg.id);
@@ -383,6 +421,21 @@ impl Master {
                 self.submit(op, PendingOp::Reregister { conn, rereg });
             }
         }
+    }
+
+    /// In the unreachable list, or an id of the form `<cluster_id>-S<n>` this cluster issued
+    /// (`n` below `next_agent_number`).
+    fn is_unreachable_or_own(&self, id: &AgentId) -> bool {
+        let reg = self.registry();
+        if reg.unreachable.iter().any(|(u, _)| u == id) {
+            return true;
+        }
+        id.as_str()
+            .strip_prefix(reg.cluster_id.as_str())
+            .and_then(|rest| rest.strip_prefix("-S"))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|n| n < reg.next_agent_number)
     }
 
     pub(super) fn finish_reregistration(
@@ -410,6 +463,13 @@ impl Master {
             self.log(alloc::format!(
                 "agent {id} disconnected before its re-registration completed"
             ));
+            // Admitted but not live, like an agent not back after a restart: if it stays away
+            // it is marked unreachable again when the re-registration deadline passes.
+            let deadline = now + self.cfg.agent_reregister_timeout;
+            self.reregister_deadline = Some(
+                self.reregister_deadline
+                    .map_or(deadline, |d| d.min(deadline)),
+            );
             return;
         }
         if !self.activate_agent(now, wall, conn, id.clone(), info, true) {
@@ -433,6 +493,7 @@ impl Master {
         // Tasks the master sent that the agent does not have were lost on the way (Mesos
         // `reconcileKnownSlave`).
         self.lose_unreported_tasks(now, wall, &id, &tasks);
+        self.recover_unreachable_tasks(wall, &id, &tasks, &removed);
         for report in tasks {
             if !removed.contains(&report.framework_id) {
                 self.recover_task(now, &id, report);
@@ -490,11 +551,20 @@ impl Master {
             "the operator marked the agent gone",
             Removal::Gone,
         );
+        self.drop_gone_unreachable_tasks(wall, id);
         self.log(alloc::format!("agent {id} marked gone by the operator"));
     }
 
-    /// The in-memory part of removing an agent; see [`Master::remove_agent`].
-    fn drop_agent(&mut self, now: Instant, wall: WallTime, id: &AgentId, why: &str, how: Removal) {
+    /// The in-memory part of removing an agent; see [`Master::remove_agent`]. An unreachable
+    /// agent's live tasks are kept as unreachable tasks instead of completed.
+    pub(super) fn drop_agent(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        id: &AgentId,
+        why: &str,
+        how: Removal,
+    ) {
         if self.agents.contains_key(id) {
             self.rescind_offers_on_agent(id);
         }
@@ -509,10 +579,7 @@ impl Master {
             let Some(mut task) = self.tasks.remove(&key) else {
                 continue;
             };
-            let partition_aware = self
-                .frameworks
-                .get(&task.framework_id)
-                .is_some_and(|f| f.spec.capabilities.partition_aware);
+            let partition_aware = self.is_partition_aware(&task.framework_id);
             let (state, reason) = match how {
                 Removal::Gone if partition_aware => (
                     TaskState::GoneByOperator,
@@ -520,9 +587,38 @@ impl Master {
                 ),
                 Removal::Gone => (TaskState::Lost, StatusReason::AgentRemovedByOperator),
                 Removal::Removed => (TaskState::Lost, StatusReason::AgentRemoved),
+                Removal::Unreachable(_) if partition_aware => {
+                    (TaskState::Unreachable, StatusReason::AgentRemoved)
+                }
+                Removal::Unreachable(_) => (TaskState::Lost, StatusReason::AgentRemoved),
             };
             if !frameworks.contains(&task.framework_id) {
                 frameworks.push(task.framework_id.clone());
+            }
+            if let Removal::Unreachable(at) = how {
+                // A terminal update still waiting for its acknowledgement is not contradicted:
+                // the agent resends it when it comes back.
+                if !task.state.is_terminal() {
+                    let mut status = self.master_status(
+                        task.task_id.clone(),
+                        state,
+                        reason,
+                        why,
+                        Some(id.clone()),
+                        wall,
+                    );
+                    status.unreachable_time = Some(at);
+                    self.operator_event(super::OperatorEvent::TaskUpdated {
+                        framework_id: task.framework_id.clone(),
+                        status: status.clone(),
+                        state,
+                    });
+                    self.send_status(&task.framework_id, status);
+                    task.state = state;
+                }
+                task.released = true;
+                self.remember_unreachable(task, at);
+                continue;
             }
             // Every task is reported, as Mesos `__removeSlave` does; only live ones change state.
             let status = self.master_status(
@@ -568,12 +664,14 @@ impl Master {
         self.operator_event(super::OperatorEvent::AgentRemoved(id.clone()));
     }
 
-    /// Pings agents that are due and notices the ones that stopped answering.
-    pub(super) fn tick_agents(&mut self, now: Instant) {
+    /// Pings agents that are due (Mesos' `SlaveObserver`) and marks unreachable the ones that
+    /// missed `max_missed_pings` in a row. An agent whose connection closed is still counted (its
+    /// pings have nowhere to go), so an agent that does not come back is marked unreachable after
+    /// the same `ping_interval x max_missed_pings`.
+    pub(super) fn tick_agents(&mut self, now: Instant, wall: WallTime) {
         let mut silent: Vec<AgentId> = Vec::new();
         for agent in self.agents.values_mut() {
-            let Some(conn) = agent.conn else { continue };
-            if now < agent.next_ping {
+            if now < agent.next_ping || self.marking_unreachable.contains(&agent.id) {
                 continue;
             }
             if agent.missed_pings >= self.cfg.max_missed_pings {
@@ -583,18 +681,22 @@ impl Master {
             agent.ping_seq += 1;
             agent.missed_pings += 1;
             agent.next_ping = now + self.cfg.ping_interval;
-            self.outputs.push_back(MasterOutput::ToAgent {
-                conn,
-                msg: MasterToAgent::Ping {
-                    seq: agent.ping_seq,
-                },
-            });
+            if let Some(conn) = agent.conn {
+                self.outputs.push_back(MasterOutput::ToAgent {
+                    conn,
+                    msg: MasterToAgent::Ping {
+                        seq: agent.ping_seq,
+                    },
+                });
+            }
         }
         for id in silent {
-            if let Some(conn) = self.agents.get(&id).and_then(|a| a.conn) {
-                self.outputs.push_back(MasterOutput::CloseAgent { conn });
-            }
-            self.deactivate_agent(&id, "stopped answering pings");
+            let why = alloc::format!(
+                "no pong to {} pings {} s apart",
+                self.cfg.max_missed_pings,
+                self.cfg.ping_interval.as_secs()
+            );
+            self.mark_unreachable(wall, &id, &why);
         }
     }
 

@@ -13,6 +13,7 @@ mod agents;
 mod events;
 mod frameworks;
 mod operator;
+mod partition;
 mod tasks;
 mod view;
 
@@ -52,8 +53,27 @@ pub struct MasterConfig {
     pub max_frameworks: u32,
     /// How often the master pings each agent (Mesos `--agent_ping_timeout`, 15 s).
     pub ping_interval: Duration,
-    /// Unanswered pings before an agent counts as disconnected (Mesos `--max_agent_ping_timeouts`, 5).
+    /// Unanswered pings after which an agent is marked unreachable (Mesos
+    /// `--max_agent_ping_timeouts`, 5).
     pub max_missed_pings: u32,
+    /// After a master restart, how long admitted agents have to re-register before they are
+    /// marked unreachable (Mesos `--agent_reregister_timeout`, 10 min).
+    pub agent_reregister_timeout: Duration,
+    /// Most of the admitted agents, in hundredths of a percent (10_000 is 100%), that the
+    /// re-registration timeout may mark unreachable (Mesos `--recovery_agent_removal_limit`).
+    pub recovery_agent_removal_limit: u32,
+    /// How often the registry's unreachable and gone lists are pruned (Mesos
+    /// `--registry_gc_interval`, 15 min).
+    pub registry_gc_interval: Duration,
+    /// Unreachable and gone entries older than this are pruned (Mesos `--registry_max_agent_age`,
+    /// 2 weeks).
+    pub registry_max_agent_age: Duration,
+    /// Most entries kept in each of the unreachable and gone lists (Mesos
+    /// `--registry_max_agent_count`, 102400).
+    pub registry_max_agent_count: u32,
+    /// Tasks of unreachable agents remembered per framework (Mesos
+    /// `--max_unreachable_tasks_per_framework`, 1000); the oldest goes first.
+    pub max_unreachable_tasks_per_framework: usize,
     /// Scheduler stream heartbeat (Mesos `DEFAULT_HEARTBEAT_INTERVAL`, 15 s).
     pub heartbeat_interval: Duration,
     /// Bounded history kept per task.
@@ -78,6 +98,12 @@ impl MasterConfig {
             max_frameworks: 1_000,
             ping_interval: Duration::from_secs(15),
             max_missed_pings: 5,
+            agent_reregister_timeout: Duration::from_secs(600),
+            recovery_agent_removal_limit: 10_000,
+            registry_gc_interval: Duration::from_secs(15 * 60),
+            registry_max_agent_age: Duration::from_secs(14 * 86_400),
+            registry_max_agent_count: 102_400,
+            max_unreachable_tasks_per_framework: 1_000,
             heartbeat_interval: Duration::from_secs(15),
             max_statuses_per_task: 16,
             max_completed_tasks_per_framework: 1_000,
@@ -192,6 +218,13 @@ enum PendingOp {
     },
     /// An agent removal; nothing waits on it.
     Remove,
+    /// An agent being marked unreachable (Mesos `markUnreachable`); the master acts once durable.
+    Unreachable {
+        id: AgentId,
+        at: WallTime,
+    },
+    /// Registry GC of the unreachable and gone lists.
+    Prune,
     /// An operator call (UPDATE_WEIGHTS, MARK_AGENT_GONE) waiting to be answered.
     Operator(operator::PendingCall),
 }
@@ -211,6 +244,19 @@ pub struct Master {
     streams: BTreeMap<StreamId, FrameworkId>,
     offers: BTreeMap<OfferId, OfferRecord>,
     tasks: BTreeMap<(FrameworkId, TaskId), tasks::TaskEntry>,
+    /// Tasks of agents marked unreachable (Mesos `Framework::unreachableTasks`), kept for
+    /// reconciliation and the APIs until the agent comes back, is marked gone or is pruned.
+    unreachable_tasks: BTreeMap<(FrameworkId, TaskId), partition::UnreachableTask>,
+    /// Address (ip, port) of each agent this master marked unreachable, so a new agent
+    /// registering there settles the old one's unreachable tasks.
+    unreachable_addresses: BTreeMap<AgentId, (String, u16)>,
+    /// Agents whose `MarkUnreachable` write is in flight: their re-registration waits.
+    marking_unreachable: alloc::collections::BTreeSet<AgentId>,
+    /// When admitted agents that have not re-registered since the master recovered are marked
+    /// unreachable (once; `None` after).
+    reregister_deadline: Option<Instant>,
+    /// The next registry GC.
+    next_registry_gc: Instant,
     /// Removed tasks, oldest first, at most `max_completed_tasks_per_framework` per framework.
     completed_tasks: VecDeque<tasks::TaskEntry>,
     completed_per_framework: BTreeMap<FrameworkId, usize>,
@@ -293,6 +339,11 @@ impl Master {
             streams: BTreeMap::new(),
             offers: BTreeMap::new(),
             tasks: BTreeMap::new(),
+            unreachable_tasks: BTreeMap::new(),
+            marking_unreachable: alloc::collections::BTreeSet::new(),
+            unreachable_addresses: BTreeMap::new(),
+            reregister_deadline: None,
+            next_registry_gc: now,
             completed_tasks: VecDeque::new(),
             completed_per_framework: BTreeMap::new(),
             completed_frameworks: VecDeque::new(),
@@ -409,8 +460,12 @@ impl Master {
             }
             crate::registry::Outcome::Abandoned => {
                 self.phase = Phase::Standby;
-                if let PendingOp::Operator(call) = op {
-                    self.abandon_operator_call(call);
+                match op {
+                    PendingOp::Operator(call) => self.abandon_operator_call(call),
+                    PendingOp::Unreachable { id, .. } => {
+                        self.marking_unreachable.remove(&id);
+                    }
+                    _ => {}
                 }
                 return;
             }
@@ -420,6 +475,8 @@ impl Master {
                 if let Ok(Applied::Recovered { epoch }) = outcome {
                     self.phase = Phase::Leading;
                     self.apply_registry_weights();
+                    self.reregister_deadline = Some(now + self.cfg.agent_reregister_timeout);
+                    self.next_registry_gc = now + self.cfg.registry_gc_interval;
                     let n = self.registry().admitted.len();
                     self.log(alloc::format!(
                         "recovered registry (leader epoch {epoch}, {n} admitted agents); serving"
@@ -433,6 +490,10 @@ impl Master {
                 self.finish_reregistration(now, wall, conn, rereg, outcome)
             }
             PendingOp::Remove => {}
+            PendingOp::Unreachable { id, at } => {
+                self.finish_mark_unreachable(now, wall, id, at, outcome)
+            }
+            PendingOp::Prune => self.finish_prune(outcome),
             PendingOp::Operator(call) => self.finish_operator_call(now, wall, call, outcome),
         }
     }
@@ -446,6 +507,10 @@ impl Master {
             }
             Err(e) => {
                 self.log(alloc::format!("registry operation refused: {e}"));
+                if let PendingOp::Unreachable { id, .. } = &pending {
+                    // Tried again at the next ping tick or never (after a restart's deadline).
+                    self.marking_unreachable.remove(id);
+                }
                 if let PendingOp::Admit { conn, .. } | PendingOp::Reregister { conn, .. } = pending
                 {
                     self.outputs.push_back(MasterOutput::ToAgent {
@@ -493,7 +558,8 @@ impl Master {
         self.deliver_offers(now, offered);
         if now >= self.next_tick {
             self.next_tick = now + Duration::from_secs(1);
-            self.tick_agents(now);
+            self.tick_agents(now, wall);
+            self.tick_partitions(now, wall);
             self.tick_frameworks(now, wall);
             self.tick_operator(now);
         }

@@ -403,6 +403,7 @@ impl Master {
         } else if self
             .tasks
             .contains_key(&(framework_id.clone(), t.task_id.clone()))
+            || self.unreachable_task(framework_id, &t.task_id).is_some()
         {
             Some(alloc::format!("Task has duplicate ID: {}", t.task_id))
         } else {
@@ -553,6 +554,14 @@ impl Master {
     ) {
         let key = (framework_id.clone(), task_id.clone());
         let Some(task) = self.tasks.get(&key) else {
+            if self.unreachable_task(framework_id, &task_id).is_some() {
+                // Its agent is unreachable: the kill cannot be delivered. The framework hears
+                // the task's state when the agent comes back and may kill it then.
+                self.log(alloc::format!(
+                    "cannot kill task {task_id} of framework {framework_id}: its agent is unreachable"
+                ));
+                return;
+            }
             // The task may be on an agent that has not re-registered yet: say nothing, as
             // reconciliation does.
             if agent_id
@@ -607,12 +616,27 @@ impl Master {
             {
                 answers.push(self.known_task_answer(t, wall));
             }
+            // Unreachable tasks are known too (Mesos answers only live ones implicitly; telling
+            // the framework costs nothing and saves it an explicit round).
+            for u in self
+                .unreachable_tasks
+                .values()
+                .filter(|u| &u.task.framework_id == framework_id)
+            {
+                answers.push(self.unreachable_task_answer(u, partition_aware, wall));
+            }
         } else {
             for (task_id, agent_id) in tasks {
                 let key = (framework_id.clone(), task_id.clone());
                 if let Some(t) = self.tasks.get(&key) {
                     // (2) Known: its latest status-update state.
                     answers.push(self.known_task_answer(t, wall));
+                    continue;
+                }
+                if let Some(u) = self.unreachable_task(framework_id, &task_id) {
+                    // (5) On an unreachable agent; answered from the kept task even when the
+                    // call names no agent (Mesos would say TASK_UNKNOWN then).
+                    answers.push(self.unreachable_task_answer(u, partition_aware, wall));
                     continue;
                 }
                 let registered = agent_id
@@ -678,6 +702,40 @@ impl Master {
         for status in answers {
             self.send_status(framework_id, status);
         }
+    }
+
+    /// The reconciliation answer for a task of an unreachable agent: `TASK_UNREACHABLE` with
+    /// `unreachable_time` (`TASK_LOST` without PARTITION_AWARE), or the terminal state still
+    /// waiting for its acknowledgement.
+    fn unreachable_task_answer(
+        &self,
+        u: &super::partition::UnreachableTask,
+        partition_aware: bool,
+        wall: WallTime,
+    ) -> TaskStatus {
+        let t = &u.task;
+        let (state, message) = match t.status_update_state.unwrap_or(t.state) {
+            s if s.is_terminal() && s != TaskState::Lost => {
+                (s, "Reconciliation: Latest task state")
+            }
+            _ if partition_aware => (
+                TaskState::Unreachable,
+                "Reconciliation: Task is unreachable",
+            ),
+            _ => (TaskState::Lost, "Reconciliation: Task is unreachable"),
+        };
+        let mut status = self.master_status(
+            t.task_id.clone(),
+            state,
+            StatusReason::Reconciliation,
+            message,
+            Some(t.agent_id.clone()),
+            wall,
+        );
+        if state == TaskState::Unreachable {
+            status.unreachable_time = Some(u.since);
+        }
+        status
     }
 
     /// The reconciliation answer for a task the master knows: the state of the update waiting
@@ -852,5 +910,6 @@ impl Master {
                 self.remember_completed(task);
             }
         }
+        self.forget_unreachable_tasks_of(framework_id);
     }
 }

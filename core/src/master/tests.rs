@@ -547,7 +547,7 @@ fn a_framework_resubscribing_within_its_timeout_keeps_its_tasks() {
 }
 
 #[test]
-fn agents_that_stop_answering_pings_are_deactivated_and_their_offers_rescinded() {
+fn agents_that_stop_answering_pings_lose_their_offers_and_are_closed() {
     let mut f = Fixture::new();
     f.register(1, 5051);
     let (_fid, _token) = f.subscribe(10, Duration::ZERO);
@@ -661,6 +661,7 @@ fn a_registration_retried_from_the_same_agent_keeps_its_id_and_loses_unsent_task
     );
 }
 
+mod partition;
 mod roles;
 mod scheduler_api;
 mod task_group;

@@ -139,6 +139,19 @@ impl Master {
         self.tasks.values().map(task_view)
     }
 
+    /// Tasks of unreachable agents (Mesos `unreachable_tasks`), with the time each agent was
+    /// marked unreachable.
+    pub fn unreachable_tasks(&self) -> impl Iterator<Item = (TaskView<'_>, WallTime)> {
+        self.unreachable_tasks
+            .values()
+            .map(|u| (task_view(&u.task), u.since))
+    }
+
+    /// Agents whose `MarkUnreachable` write is in flight (still listed by [`Master::agents`]).
+    pub fn agents_being_marked_unreachable(&self) -> impl Iterator<Item = &AgentId> {
+        self.marking_unreachable.iter()
+    }
+
     /// The most recent removed tasks, oldest first.
     pub fn completed_tasks(&self) -> impl Iterator<Item = TaskView<'_>> {
         self.completed_tasks.iter().map(task_view)

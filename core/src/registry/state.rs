@@ -250,6 +250,15 @@ pub enum Op {
     /// The operator set role weights (Mesos `UpdateWeights`): each replaces the role's stored
     /// weight or is appended. Added after the first log format; older logs never contain it.
     UpdateWeights { weights: Vec<WeightRecord> },
+    /// Registry GC (Mesos `Prune`, run every `--registry_gc_interval`): drops unreachable and gone
+    /// entries marked before `older_than`, then the oldest entries of each list beyond
+    /// `max_count`. Mesos lists the ids to drop; the rule is written instead, so the entry stays
+    /// small however many agents it drops, and it replays to the same lists. Appended after
+    /// `UpdateWeights`; older logs never contain it.
+    Prune {
+        older_than: WallTime,
+        max_count: u32,
+    },
 }
 
 /// What an operation did.
@@ -266,6 +275,11 @@ pub enum Applied {
     Unchanged,
     Marked,
     Removed,
+    /// Registry GC dropped this many unreachable and gone entries.
+    Pruned {
+        unreachable: usize,
+        gone: usize,
+    },
 }
 
 /// Why an operation was refused. A refused operation changes nothing and is never written.
@@ -335,6 +349,7 @@ enum Plan {
     GoneFromAdmitted { pos: usize, at: WallTime },
     GoneFromUnreachable { pos: usize, at: WallTime },
     Weights,
+    Prune { unreachable: usize, gone: usize },
 }
 
 fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
@@ -401,7 +416,34 @@ fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
                 .ok_or(OpError::UnknownAgent)
         }
         Op::UpdateWeights { weights } => plan_weights(reg, weights),
+        Op::Prune {
+            older_than,
+            max_count,
+        } => {
+            let unreachable = prune_count(&reg.unreachable, *older_than, *max_count);
+            let gone = prune_count(&reg.gone, *older_than, *max_count);
+            if unreachable == 0 && gone == 0 {
+                Ok(Plan::Unchanged)
+            } else {
+                Ok(Plan::Prune { unreachable, gone })
+            }
+        }
     }
+}
+
+/// How many entries of an unreachable or gone list [`Op::Prune`] drops: those marked before
+/// `older_than`, and then the oldest beyond `max_count`.
+fn prune_count(list: &[(AgentId, WallTime)], older_than: WallTime, max_count: u32) -> usize {
+    let old = list.iter().filter(|(_, at)| *at < older_than).count();
+    let left = list.len() - old;
+    old + left.saturating_sub(max_count as usize)
+}
+
+/// Drops what [`prune_count`] counted: old entries first, then the front (oldest) of what is left.
+fn prune(list: &mut Vec<(AgentId, WallTime)>, older_than: WallTime, max_count: u32) {
+    list.retain(|(_, at)| *at >= older_than);
+    let excess = list.len().saturating_sub(max_count as usize);
+    list.drain(..excess);
 }
 
 /// Checks a weight update: valid roles and weights, and room for the new roles. Unchanged when
@@ -445,6 +487,7 @@ trait OpParts {
     fn info(self) -> AgentRecord;
     fn id_and_info(self) -> (AgentId, AgentRecord);
     fn weights(self) -> Vec<WeightRecord>;
+    fn prune_rule(self) -> (WallTime, u32);
 }
 
 impl OpParts for &Op {
@@ -470,6 +513,15 @@ impl OpParts for &Op {
         match self {
             Op::UpdateWeights { weights } => weights.clone(),
             _ => Vec::new(),
+        }
+    }
+    fn prune_rule(self) -> (WallTime, u32) {
+        match self {
+            Op::Prune {
+                older_than,
+                max_count,
+            } => (*older_than, *max_count),
+            _ => (WallTime::default(), u32::MAX),
         }
     }
 }
@@ -498,6 +550,9 @@ impl OpParts for Op {
             Op::UpdateWeights { weights } => weights,
             _ => Vec::new(),
         }
+    }
+    fn prune_rule(self) -> (WallTime, u32) {
+        (&self).prune_rule()
     }
 }
 
@@ -564,6 +619,12 @@ fn commit(reg: &mut Registry, plan: Plan, op: impl OpParts) -> Applied {
                 }
             }
             Applied::Updated
+        }
+        Plan::Prune { unreachable, gone } => {
+            let (older_than, max_count) = op.prune_rule();
+            prune(&mut reg.unreachable, older_than, max_count);
+            prune(&mut reg.gone, older_than, max_count);
+            Applied::Pruned { unreachable, gone }
         }
     }
 }

@@ -49,6 +49,14 @@ fn random_op(rng: &mut Rng, cluster: &str) -> Op {
     let at = WallTime {
         unix_nanos: rng.next_u64() % 1_000_000,
     };
+    if rng.below(20) == 0 {
+        return Op::Prune {
+            older_than: WallTime {
+                unix_nanos: rng.below(1_000_000),
+            },
+            max_count: rng.below(4) as u32,
+        };
+    }
     match rng.below(7) {
         0 => Op::Recover {
             leader: format!("10.0.0.{}:5050", rng.below(3)),
@@ -706,4 +714,82 @@ fn update_weights_round_trips_through_the_log_and_old_ops_keep_their_encoding() 
     // Weights survive a snapshot.
     let snap = encode_snapshot(&reg).unwrap();
     assert_eq!(decode_snapshot(&snap).unwrap().weights, reg.weights);
+}
+
+fn at(n: u64) -> WallTime {
+    WallTime { unix_nanos: n }
+}
+
+#[test]
+fn prune_drops_old_entries_then_the_oldest_beyond_the_count() {
+    let mut reg = Registry::new_cluster("c");
+    for host in ["a", "b", "c", "d", "e"] {
+        apply(&mut reg, &admit(host)).unwrap();
+    }
+    for (n, t) in [(0, 10), (1, 20), (2, 30)] {
+        let op = Op::MarkUnreachable {
+            id: id(&format!("c-S{n}")),
+            at: at(t),
+        };
+        assert_eq!(apply(&mut reg, &op), Ok(Applied::Marked));
+    }
+    for (n, t) in [(3, 5), (4, 40)] {
+        let op = Op::MarkGone {
+            id: id(&format!("c-S{n}")),
+            at: at(t),
+        };
+        assert_eq!(apply(&mut reg, &op), Ok(Applied::Marked));
+    }
+    // Nothing is older than 5 and no list is longer than 3: unchanged, so never written.
+    let noop = Op::Prune {
+        older_than: at(5),
+        max_count: 3,
+    };
+    assert_eq!(apply(&mut reg, &noop), Ok(Applied::Unchanged));
+    // Older than 15 drops S0 (unreachable) and S3 (gone); a count of 1 then drops S1, the oldest left.
+    let op = Op::Prune {
+        older_than: at(15),
+        max_count: 1,
+    };
+    let mut owned = reg.clone();
+    assert_eq!(
+        apply(&mut reg, &op),
+        Ok(Applied::Pruned {
+            unreachable: 2,
+            gone: 1
+        })
+    );
+    assert_eq!(reg.unreachable, vec![(id("c-S2"), at(30))]);
+    assert_eq!(reg.gone, vec![(id("c-S4"), at(40))]);
+    assert_eq!(
+        apply_owned(&mut owned, op),
+        Ok(Applied::Pruned {
+            unreachable: 2,
+            gone: 1
+        })
+    );
+    assert_eq!(owned, reg);
+    // A pruned agent is unknown: coming back re-admits it under its own id.
+    let back = Op::MarkReachable {
+        id: id("c-S0"),
+        info: record("a"),
+    };
+    assert_eq!(apply(&mut reg, &back), Ok(Applied::Marked));
+    assert!(reg.admitted_agent(&id("c-S0")).is_some());
+    assert_eq!(reg.validate(), Ok(()));
+}
+
+#[test]
+fn prune_is_appended_to_the_log_format() {
+    let entry = Entry {
+        index: 3,
+        ops: vec![Op::Prune {
+            older_than: at(7),
+            max_count: 2,
+        }],
+    };
+    let bytes = encode_entry(&entry).unwrap();
+    // [format][index 3][1 op][variant 8 = the ninth, appended after UpdateWeights][7][2]
+    assert_eq!(bytes, vec![LOG_FORMAT_VERSION, 3, 1, 8, 7, 2]);
+    assert_eq!(decode_entry(&bytes).unwrap(), entry);
 }

@@ -143,6 +143,9 @@ pub enum StatusReason {
     /// A recovered executor did not subscribe again after an agent restart (Mesos
     /// `REASON_EXECUTOR_REREGISTRATION_TIMEOUT`). Appended last: postcard numbers variants in order.
     ExecutorReregistrationTimeout,
+    /// The agent restarted and ended the task: `--recover cleanup` or after a reboot (Mesos
+    /// `REASON_AGENT_RESTARTED`). Appended last.
+    AgentRestarted,
 }
 
 /// One task status (Mesos `TaskStatus`). `uuid` is set for reliable updates, which must be acknowledged.
@@ -213,6 +216,9 @@ pub enum AgentToMaster {
         executor_id: ExecutorId,
         data: Vec<u8>,
     },
+    /// The agent shut down for good after ending all its tasks (Mesos `UnregisterSlaveMessage`):
+    /// the master removes it. Appended last: postcard numbers variants in order.
+    Unregister,
 }
 
 /// Messages from the master to an agent.

@@ -58,6 +58,15 @@ pub struct SimConfig {
     pub disk_delay_ms: (u64, u64),
     /// Failover timeout the schedulers ask for.
     pub failover_timeout: Duration,
+    /// The master's ping interval and unanswered pings before an agent is marked unreachable
+    /// (the agent gives up on a silent master after their product, as Mesos' agent does).
+    pub ping_interval: Duration,
+    pub max_missed_pings: u32,
+    /// Per virtual second: one agent is cut off from the master (its connection goes silent
+    /// and it cannot connect) for a time drawn from `partition_ms`, often longer than the ping
+    /// timeout, so that it is marked unreachable and later comes back.
+    pub partition_ppm: u64,
+    pub partition_ms: (u64, u64),
 }
 
 impl SimConfig {
@@ -90,6 +99,10 @@ impl SimConfig {
             spike_ms: 0,
             disk_delay_ms: (1, 5),
             failover_timeout: Duration::from_secs(120),
+            ping_interval: Duration::from_secs(15),
+            max_missed_pings: 5,
+            partition_ppm: 0,
+            partition_ms: (0, 0),
         }
     }
 
@@ -127,6 +140,16 @@ impl SimConfig {
             c.net_delay_ms = (1, between(rng, 2, 80));
         }
         c.failover_timeout = Duration::from_secs(between(rng, 60, 300));
+        // Half the profiles use short pings, so partitions outlast the ping timeout often.
+        if rng.below(2) == 0 {
+            c.ping_interval = Duration::from_secs(between(rng, 2, 5));
+            c.max_missed_pings = between(rng, 2, 4) as u32;
+        }
+        if c.master_crash_ppm > 0 || rng.below(4) == 0 {
+            c.partition_ppm = rng.below(15_001);
+            let total = c.ping_interval.as_millis() * u64::from(c.max_missed_pings);
+            c.partition_ms = (total / 2, total * 3 + 10_000);
+        }
         c
     }
 }

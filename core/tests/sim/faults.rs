@@ -4,6 +4,7 @@
 
 use mesolite_core::master::{Leadership, Master, MasterConfig};
 use mesolite_core::registry::WriteResult;
+use mesolite_core::time::Duration;
 
 use crate::config::{between, chance};
 use crate::disk::Leftover;
@@ -27,12 +28,16 @@ impl World {
                 return;
             }
         };
-        let cfg = MasterConfig::new(
+        let mut cfg = MasterConfig::new(
             "master".to_string(),
             "10.0.0.1".to_string(),
             5050,
             self.seed ^ (self.master_gen << 40),
         );
+        cfg.ping_interval = self.cfg.ping_interval;
+        cfg.max_missed_pings = self.cfg.max_missed_pings;
+        // Short enough that agents still away after a restart are marked unreachable in a run.
+        cfg.agent_reregister_timeout = Duration::from_secs(120);
         self.trace(format!(
             "master #{} starts from a registry at version {} with {} admitted agents",
             self.master_gen,
@@ -182,6 +187,10 @@ impl World {
                 self.conns.get_mut(&conn).expect("present").blackholed = true;
             }
         }
+        if chance(&mut self.rng, c.partition_ppm) {
+            let i = self.rng.below(self.agents.len() as u64) as usize;
+            self.partition_agent(i);
+        }
         if chance(&mut self.rng, c.sched_failover_ppm) {
             let n = self.scheds.len() as u64;
             let i = self.rng.below(n) as usize;
@@ -212,6 +221,28 @@ impl World {
             }
         }
         self.push_in(1_000, Ev::FaultTick);
+    }
+
+    /// Cuts agent `i` off from the master for a while: its connection goes silent and it cannot
+    /// connect, so the master stops hearing pongs and the agent stops hearing pings.
+    pub fn partition_agent(&mut self, i: usize) {
+        let (lo, hi) = self.cfg.partition_ms;
+        let d = between(&mut self.rng, lo, hi);
+        self.isolate_agent(i, Duration::from_millis(d));
+    }
+
+    /// Isolates agent `i` for `d` (scenarios call this directly).
+    pub fn isolate_agent(&mut self, i: usize, d: Duration) {
+        let until = self.now + d;
+        let a = &mut self.agents[i];
+        a.isolated_until = a.isolated_until.max(until);
+        self.stats.partitions += 1;
+        self.trace(format!("agent{i} is partitioned for {} ms", d.as_millis()));
+        if let Some(conn) = self.agents[i].current {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.blackholed = true;
+            }
+        }
     }
 
     fn pick_live_conn(&mut self) -> Option<u64> {

@@ -1,7 +1,8 @@
 //! The invariants checked after every step of the simulation (and at the moments the brief
 //! names): resources conserved, no task on two agents, nothing acknowledged before it is
 //! durable, offers only from registered and connected agents and each offer id sent once,
-//! active agents only on live connections, and admitted agent ids unique. For agents: an
+//! active agents only on live connections, admitted agent ids unique, and unreachable agents
+//! and their tasks held apart from live ones. For agents: an
 //! executor is told an update is acknowledged only once it is on the agent's disk (checked where
 //! the output leaves, in `world.rs`), no task is launched twice (in `executor.rs`), and a
 //! terminal state the agent acknowledged to an executor is the one the framework gets reliably.
@@ -77,6 +78,42 @@ impl World {
         self.check_active_agents();
         self.check_admitted_unique();
         self.check_agent_tasks();
+        self.check_unreachable();
+    }
+
+    /// (7) An agent the registry lists unreachable is not live in the master, and each task
+    /// kept for an unreachable agent is not also live and belongs to an agent the registry
+    /// lists unreachable (durably: it is reported only after `MarkUnreachable` is written), or
+    /// to one re-admitted whose connection closed before it was answered.
+    fn check_unreachable(&mut self) {
+        let Some(m) = &self.master else { return };
+        let reg = m.registry();
+        let unreachable: BTreeSet<&AgentId> = reg.unreachable.iter().map(|(id, _)| id).collect();
+        let mut bad = m
+            .agents()
+            .find(|a| unreachable.contains(a.id))
+            .map(|a| format!("agent {} is live and unreachable at once", a.id));
+        for (t, _) in m.unreachable_tasks() {
+            if bad.is_some() {
+                break;
+            }
+            if m.task(t.framework_id, t.task_id).is_some() {
+                bad = Some(format!(
+                    "task {} is live and unreachable at once",
+                    t.task_id
+                ));
+            } else if !(unreachable.contains(t.agent_id)
+                || (reg.admitted_agent(t.agent_id).is_some() && m.agent(t.agent_id).is_none()))
+            {
+                bad = Some(format!(
+                    "task {} is kept unreachable but its agent {} is not unreachable in the registry",
+                    t.task_id, t.agent_id
+                ));
+            }
+        }
+        if let Some(b) = bad {
+            self.fail(b);
+        }
     }
 
     /// (5) Every agent the master lists as active has a live connection the master named it on.

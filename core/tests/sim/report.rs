@@ -161,6 +161,7 @@ pub fn short_a2m(m: &AgentToMaster) -> String {
         AgentToMaster::ExecutorMessage { executor_id, .. } => {
             format!("ExecutorMessage {executor_id}")
         }
+        AgentToMaster::Unregister => "Unregister".into(),
     }
 }
 

@@ -76,6 +76,8 @@ pub struct SimScheduler {
     pub finished: bool,
     /// Share of launches that use a custom executor shared by several tasks (ppm).
     pub custom_executor_ppm: u64,
+    /// Subscribes with the PARTITION_AWARE capability (TASK_UNREACHABLE instead of TASK_LOST).
+    pub partition_aware: bool,
     pub next_executor: u64,
     /// (time, agent) of every offer received.
     pub offers_seen: Vec<(Instant, AgentId)>,
@@ -108,6 +110,7 @@ impl SimScheduler {
             teardown_sent: false,
             finished: false,
             custom_executor_ppm: 0,
+            partition_aware: false,
             next_executor: 0,
             offers_seen: Vec::new(),
             declines: Vec::new(),
@@ -141,7 +144,10 @@ impl SimScheduler {
             checkpoint: true,
             hostname: None,
             principal: None,
-            capabilities: Default::default(),
+            capabilities: mesolite_core::master::FrameworkCapabilities {
+                partition_aware: self.partition_aware,
+                ..Default::default()
+            },
             roles: Vec::new(),
         }
     }

@@ -22,6 +22,12 @@ use crate::executor::SimExecutor;
 use crate::report::{short_a2m, short_m2a};
 use crate::scheduler::SimScheduler;
 
+/// The master's ping interval times the pings it lets go unanswered.
+pub fn cfg_ping_window(cfg: &SimConfig) -> Duration {
+    cfg.ping_interval
+        .saturating_mul(u64::from(cfg.max_missed_pings))
+}
+
 /// Wall-clock time of virtual instant zero (only reported in statuses, never used for timers).
 const WALL_EPOCH_NANOS: u64 = 1_700_000_000_000_000_000;
 /// Trace lines kept for a failure report when not tracing verbosely.
@@ -135,6 +141,8 @@ pub struct SimAgent {
     /// Incarnation, bumped by each crash.
     pub gen: u64,
     pub disk: AgentDisk,
+    /// Cut off from the master until then: its frames vanish and it cannot connect.
+    pub isolated_until: Instant,
 }
 
 /// An agent↔master connection (TCP: ordered and reliable until closed).
@@ -186,6 +194,7 @@ pub struct Stats {
     /// `RunTask` messages lost with their connection (the agent's re-registration must heal them).
     pub run_tasks_lost: u64,
     pub agent_crashes: u64,
+    pub partitions: u64,
 }
 
 impl Stats {
@@ -205,6 +214,7 @@ impl Stats {
         self.tasks_finished += o.tasks_finished;
         self.run_tasks_lost += o.run_tasks_lost;
         self.agent_crashes += o.agent_crashes;
+        self.partitions += o.partitions;
     }
 }
 
@@ -305,7 +315,9 @@ impl World {
                 domain: None,
                 version: mesolite_core::master::MESOS_VERSION.to_string(),
             };
-            let cfg = AgentConfig::new(info, rng.next_u64());
+            let mut cfg = AgentConfig::new(info, rng.next_u64());
+            // Mesos' agent waits the master's whole ping window before it gives up on it.
+            cfg.master_timeout = cfg_ping_window(&w.cfg);
             let agent = Agent::new(cfg.clone(), Instant::ZERO);
             w.agents.push(SimAgent {
                 agent,
@@ -316,6 +328,7 @@ impl World {
                 up: true,
                 gen: 0,
                 disk: AgentDisk::default(),
+                isolated_until: Instant::ZERO,
             });
         }
         for i in 0..cfg.schedulers {
@@ -329,6 +342,7 @@ impl World {
             s.keep_launching_until = Instant::ZERO + cfg.fault_window;
             s.teardown_when_done = rng.below(2) == 0;
             s.custom_executor_ppm = rng.below(400_000);
+            s.partition_aware = rng.below(2) == 0;
             w.scheds.push(s);
             let at = between(&mut rng, 0, 3_000);
             w.push_at(at, Ev::SchedWake { sched: i });
@@ -862,6 +876,8 @@ impl World {
                     self.crash_agent(i, "fatal error");
                     return true;
                 }
+                // The simulation never begins a teardown.
+                AgentOutput::Finished => self.trace(format!("agent{i}: finished")),
             }
         }
         busy
@@ -887,6 +903,7 @@ impl World {
             return;
         }
         let refused = self.master.is_none()
+            || self.now < self.agents[agent].isolated_until
             || (self.in_fault_window() && chance(&mut self.rng, self.cfg.connect_fail_ppm));
         if refused {
             self.trace(format!("agent{agent} cannot connect"));

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::agent::checkpoint::{decode_log, encode_batch_into, replay};
+use crate::wire::StatusReason;
 
 fn ids() -> (FrameworkId, ExecutorId, ExecutorId) {
     (
@@ -391,5 +392,131 @@ fn a_changed_info_is_checkpointed_again_on_recovery() {
             id: AgentId::from("c-S0"),
             info: more
         }]
+    );
+}
+
+/// The updates the agent sends the master, with their task and state.
+fn updates_sent(out: &[AgentOutput]) -> Vec<(String, TaskState, Option<StatusReason>)> {
+    out.iter()
+        .filter_map(|o| match o {
+            AgentOutput::ToMaster(AgentToMaster::StatusUpdate(u)) => Some((
+                u.status.task_id.to_string(),
+                u.status.state,
+                u.status.reason,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn cleanup_kills_every_recovered_executor_reports_its_tasks_lost_and_finishes() {
+    let (_, log) = busy_agent();
+    let state = CheckpointState::from_records(log).unwrap();
+    let t0 = Instant::from_millis(100_000);
+    let mut a = Agent::recover(AgentConfig::new(info(), 2), t0, state);
+    a.handle_timeout(t0, wall());
+    a.handle_master_connected(t0);
+    a.handle_master_message(
+        t0,
+        wall(),
+        MasterToAgent::Reregistered {
+            id: AgentId::from("c-S0"),
+        },
+    );
+    drain(&mut a);
+    a.begin_teardown(t0, wall(), Teardown::Cleanup);
+    assert_eq!(a.teardown(), Some(Teardown::Cleanup));
+    let out = drain(&mut a);
+    // t2 has a pid: it is killed at once; t1 has none: it is over at once.
+    let killed: Vec<&ContainerId> = out
+        .iter()
+        .filter_map(|o| match o {
+            AgentOutput::KillContainer {
+                container_id,
+                force: true,
+            } => Some(container_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(killed.len(), 1, "{out:?}");
+    assert!(!out.contains(&AgentOutput::Finished), "t2 is still running");
+    // A task the master sends now is not started.
+    a.handle_master_message(
+        t0,
+        wall(),
+        MasterToAgent::RunTask {
+            framework: framework(),
+            task: alloc::boxed::Box::new(task("t3")),
+        },
+    );
+    assert!(drain(&mut a)
+        .iter()
+        .all(|o| !matches!(o, AgentOutput::LaunchExecutor { .. })));
+    let container = killed[0].clone();
+    a.handle_container_exited(t0, wall(), &container, -1);
+    let out = drain(&mut a);
+    assert!(
+        !out.contains(&AgentOutput::Finished),
+        "updates unacknowledged"
+    );
+    // The unacknowledged RUNNING of t1 heads its stream; LOST follows once it is acknowledged.
+    ack_from_master(&mut a, t0, "t1", 1);
+    let mut sent = updates_sent(&out);
+    sent.extend(updates_sent(&drain(&mut a)));
+    assert!(
+        sent.contains(&(
+            "t1".into(),
+            TaskState::Lost,
+            Some(StatusReason::AgentRestarted)
+        )),
+        "{sent:?}"
+    );
+    // Unacknowledged updates hold the exit back only for a while.
+    let poll = a.poll_timeout().expect("a deadline");
+    a.handle_timeout(
+        poll.max(t0 + TEARDOWN_ACK_WAIT + Duration::from_secs(60)),
+        wall(),
+    );
+    let out = drain(&mut a);
+    assert_eq!(out.last(), Some(&AgentOutput::Finished), "{out:?}");
+    assert!(
+        !out.contains(&AgentOutput::ToMaster(AgentToMaster::Unregister)),
+        "cleanup keeps the agent registered"
+    );
+}
+
+#[test]
+fn shutdown_asks_executors_to_shut_down_then_unregisters_and_finishes() {
+    let (mut a, _) = busy_agent();
+    a.begin_teardown(Instant::ZERO, wall(), Teardown::Shutdown);
+    let out = drain(&mut a);
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            AgentOutput::ToExecutor {
+                event: ExecutorEvent::Shutdown,
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+    assert!(!out.contains(&AgentOutput::Finished));
+    let containers: Vec<ContainerId> = a.executors().map(|e| e.container_id.clone()).collect();
+    for c in &containers {
+        a.handle_container_exited(Instant::ZERO, wall(), c, 9);
+    }
+    drain(&mut a);
+    let late = Instant::ZERO + TEARDOWN_ACK_WAIT + Duration::from_secs(60);
+    a.handle_timeout(late, wall());
+    let out = drain(&mut a);
+    let n = out.len();
+    assert!(n >= 2, "{out:?}");
+    assert_eq!(
+        &out[n - 2..],
+        &[
+            AgentOutput::ToMaster(AgentToMaster::Unregister),
+            AgentOutput::Finished
+        ]
     );
 }
