@@ -573,7 +573,18 @@ impl Agent {
             .launched
             .get_mut(&status.task_id)
             .ok_or(ExecutorCallError::UnknownTask)?;
-        if !duplicate {
+        // A task ends once: an update after its terminal state (an executor that comes back
+        // after the agent declared it gone) is acknowledged and dropped.
+        let ended_as = entry.1.is_terminal().then_some(entry.1);
+        if let (false, Some(end)) = (duplicate, ended_as) {
+            let line = alloc::format!(
+                "dropping update {} of task {task_id} from executor {executor_id}: the task \
+                 already ended as {}",
+                status.state.name(),
+                end.name()
+            );
+            self.log(line);
+        } else if !duplicate {
             if self.updates.len(framework_id, &task_id) >= super::updates::MAX_PENDING_PER_TASK {
                 return Err(ExecutorCallError::QueueFull);
             }

@@ -262,6 +262,20 @@ impl World {
                     }
                 }
                 let fid = e.fid.clone();
+                let eid = e.eid.clone();
+                // An update for a task the agent already ended another way (an executor that
+                // comes back after the agent declared it gone) is acknowledged so the executor
+                // forgets it, but it is not what the agent made durable.
+                let agent_end = self.agents[agent]
+                    .agent
+                    .checkpoint_state()
+                    .executors
+                    .get(&(fid.clone(), eid))
+                    .and_then(|x| x.tasks.get(&task_id))
+                    .and_then(|t| t.latest_state())
+                    .filter(|s| s.is_terminal());
+                let durable_terminal =
+                    durable_terminal.filter(|s| agent_end.is_none_or(|end| end == *s));
                 if let Some(state) = durable_terminal {
                     self.note_durable_terminal(fid, task_id, state);
                 }

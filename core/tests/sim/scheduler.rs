@@ -468,7 +468,10 @@ impl World {
         if t.states.len() < 32 {
             t.states.push(state);
         }
-        if state.is_terminal() && t.terminal.is_none() {
+        // TASK_UNKNOWN answers reconciliation of a task the master no longer knows on an agent
+        // it no longer knows (Mesos' table): a partition-aware framework gives the task up.
+        let ended = state.is_terminal() || state == TaskState::Unknown;
+        if ended && t.terminal.is_none() {
             t.terminal = Some(state);
             self.stats.tasks_finished += 1;
         }

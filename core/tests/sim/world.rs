@@ -856,7 +856,16 @@ impl World {
                 } => self.launch_executor(i, framework_id, executor_id, container_id),
                 AgentOutput::ToExecutor { stream, event } => {
                     if let ExecutorEvent::Acknowledged { uuid, task_id } = &event {
-                        if !self.agents[i].disk.durable_uuids.contains(uuid) {
+                        // An update for a task that durably ended already is dropped, and
+                        // acknowledged so that the executor forgets it.
+                        let ended = self.agents[i]
+                            .agent
+                            .checkpoint_state()
+                            .executors
+                            .values()
+                            .filter_map(|x| x.tasks.get(task_id))
+                            .any(|t| t.latest_state().is_some_and(|s| s.is_terminal()));
+                        if !ended && !self.agents[i].disk.durable_uuids.contains(uuid) {
                             let msg = format!(
                                 "agent{i} acknowledged update of task {task_id} to its executor before it was durable"
                             );

@@ -520,3 +520,44 @@ fn shutdown_asks_executors_to_shut_down_then_unregisters_and_finishes() {
         ]
     );
 }
+
+#[test]
+fn an_update_after_a_task_ended_is_acknowledged_and_dropped() {
+    let mut a = registered();
+    run(&mut a, "t1");
+    let (f, e, _) = ids();
+    a.handle_executor_subscribe(Instant::ZERO, ExecutorStream(1), &f, &e)
+        .unwrap();
+    drain(&mut a);
+    a.handle_executor_update(
+        Instant::ZERO,
+        wall(),
+        &f,
+        &e,
+        status("t1", TaskState::Finished, 1),
+    )
+    .unwrap();
+    let out = drain(&mut a);
+    assert_eq!(
+        sent_updates(&out),
+        vec![(TaskState::Finished, TaskState::Finished)]
+    );
+    a.handle_executor_update(
+        Instant::ZERO,
+        wall(),
+        &f,
+        &e,
+        status("t1", TaskState::Failed, 2),
+    )
+    .unwrap();
+    let out = drain(&mut a);
+    assert_eq!(
+        acknowledged(&out),
+        vec![[2; 16]],
+        "the executor may forget it"
+    );
+    assert!(sent_updates(&out).is_empty(), "a task ends once: {out:?}");
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, AgentOutput::Log(l) if l.contains("already ended as TASK_FINISHED"))));
+}
