@@ -80,6 +80,7 @@ fn reason_to_v1(r: StatusReason) -> v1::StatusReason {
         StatusReason::AgentRemovedByOperator => V::AgentRemovedByOperator,
         StatusReason::ExecutorReregistrationTimeout => V::ExecutorReregistrationTimeout,
         StatusReason::AgentRestarted => V::AgentRestarted,
+        StatusReason::AgentReregistered => V::AgentReregistered,
     }
 }
 

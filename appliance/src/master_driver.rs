@@ -408,6 +408,21 @@ pub async fn store_task(d: Rc<MasterDriver>, mut store: Store, wake: Receiver<()
 
 /// Serves one agent connection speaking the internal protocol (preamble already consumed).
 pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
+    serve_agent_speaking(d, stream, |msg: AgentToMaster| msg).await
+}
+
+/// [`serve_agent`] for an agent speaking the previous protocol version: its messages are read
+/// in that version's shape and upgraded; what the master sends is the same in both versions.
+pub async fn serve_previous_agent(d: Rc<MasterDriver>, stream: TcpStream) {
+    let upgrade = mesolite_core::wire::previous::AgentToMasterV1::upgrade;
+    serve_agent_speaking(d, stream, upgrade).await
+}
+
+async fn serve_agent_speaking<M: serde::de::DeserializeOwned>(
+    d: Rc<MasterDriver>,
+    stream: TcpStream,
+    upgrade: impl Fn(M) -> AgentToMaster,
+) {
     let conn = ConnId(d.next_id());
     let (tx, rx) = channel::unbounded::<Outgoing<MasterToAgent>>();
     d.agent_conns.borrow_mut().insert(conn, tx);
@@ -415,11 +430,11 @@ pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let on_message = |msg: AgentToMaster| {
+    let on_message = |msg: M| {
         let (now, wall) = (d.clock.now(), d.clock.wall());
         d.master
             .borrow_mut()
-            .handle_agent_message(now, wall, conn, msg);
+            .handle_agent_message(now, wall, conn, upgrade(msg));
         d.drain();
     };
     if let Some(e) = net::pump(stream, rx, on_message).await {

@@ -197,6 +197,16 @@ async fn route(mut stream: TcpStream, internal: Internal, handler: Handler) {
                 log("refusing an internal-protocol connection: this process is not a master")
             }
         },
+        Ok(Sniffed::InternalPrevious) => match internal {
+            Internal::Master(d) => {
+                if net::skip_preamble(&mut stream).await.is_ok() {
+                    master_driver::serve_previous_agent(d, stream).await;
+                }
+            }
+            Internal::Refuse => {
+                log("refusing an internal-protocol connection: this process is not a master")
+            }
+        },
         Ok(Sniffed::WrongVersion(v)) => {
             let peer = stream
                 .peer_addr()

@@ -22,8 +22,8 @@ fn next(state: &mut u64) -> u64 {
 /// The agent id an agent's log says the master acknowledged, if any.
 fn acknowledged_id(log: &str) -> Option<String> {
     log.lines()
-        .filter_map(|l| l.split("registered with the master as ").nth(1))
-        .last()
+        .rev()
+        .find_map(|l| l.split("registered with the master as ").nth(1))
         .map(|id| id.trim().to_string())
 }
 

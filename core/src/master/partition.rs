@@ -190,17 +190,15 @@ impl Master {
                     let _ = self.allocator.add_allocated(fs, ag, &task.resources);
                 }
             }
-            // Mesos sets `REASON_AGENT_REREGISTERED`, which the wire's `StatusReason` lacks:
-            // the update says it in its message instead and carries no reason.
+            // As Mesos: `REASON_AGENT_REREGISTERED`.
             let mut status = self.master_status(
                 task.task_id.clone(),
                 report.state,
-                StatusReason::Reconciliation,
+                StatusReason::AgentReregistered,
                 "Agent re-registered",
                 Some(agent.clone()),
                 wall,
             );
-            status.reason = None;
             if task.executor_id.as_str() != task.task_id.as_str() {
                 status.executor_id = Some(task.executor_id.clone());
             }

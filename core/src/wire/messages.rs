@@ -146,6 +146,9 @@ pub enum StatusReason {
     /// The agent restarted and ended the task: `--recover cleanup` or after a reboot (Mesos
     /// `REASON_AGENT_RESTARTED`). Appended last.
     AgentRestarted,
+    /// An unreachable agent came back and its task is known again (Mesos
+    /// `REASON_AGENT_REREGISTERED`). Appended last.
+    AgentReregistered,
 }
 
 /// One task status (Mesos `TaskStatus`). `uuid` is set for reliable updates, which must be acknowledged.

@@ -6,6 +6,7 @@
 
 mod frame;
 mod messages;
+pub mod previous;
 
 pub use frame::{decode_frame, encode_frame, FrameDecoder, FrameError, MAX_FRAME_LEN};
 pub use messages::*;
@@ -13,7 +14,9 @@ pub use messages::*;
 /// The bytes that open an internal-protocol connection (followed by one version byte).
 pub const PREAMBLE: &[u8; 8] = b"MESOLITE";
 /// Version of the internal protocol; bumped on any incompatible change of the message types.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version 2 typed agent attributes and added the fault domain to `AgentInfo`; a master also
+/// reads agents speaking [`previous::VERSION`].
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Length of the preamble including the version byte.
 pub const PREAMBLE_LEN: usize = PREAMBLE.len() + 1;
 
@@ -24,6 +27,9 @@ pub enum Sniffed {
     NeedMore,
     /// The internal protocol at our version.
     Internal,
+    /// The internal protocol at the previous version ([`previous::VERSION`]), which a master
+    /// still reads.
+    InternalPrevious,
     /// The internal preamble with another protocol version.
     WrongVersion(u8),
     /// Anything else: HTTP.
@@ -41,6 +47,7 @@ pub fn sniff(prefix: &[u8]) -> Sniffed {
     }
     match prefix[PREAMBLE.len()] {
         PROTOCOL_VERSION => Sniffed::Internal,
+        previous::VERSION => Sniffed::InternalPrevious,
         v => Sniffed::WrongVersion(v),
     }
 }
@@ -63,6 +70,7 @@ mod tests {
         assert_eq!(sniff(b"MESO"), Sniffed::NeedMore);
         assert_eq!(sniff(&preamble()), Sniffed::Internal);
         assert_eq!(sniff(b"MESOLITE\x09"), Sniffed::WrongVersion(9));
+        assert_eq!(sniff(b"MESOLITE\x01"), Sniffed::InternalPrevious);
         assert_eq!(sniff(b""), Sniffed::NeedMore);
         assert_eq!(sniff(b"\x16\x03\x01"), Sniffed::Http);
     }
