@@ -263,6 +263,9 @@ impl AgentDriver {
                         let _ = process::kill_group(process.pid(), signal);
                     }
                 }
+                AgentOutput::RemoveSandbox { path } => {
+                    crate::agent_gc::spawn_remove(&self.work_dir, path)
+                }
                 AgentOutput::Log(line) => log(&line),
                 AgentOutput::Fatal(why) => {
                     log(&format!("agent: fatal: {why}"));
@@ -624,6 +627,10 @@ pub fn spawn_tasks(ex: &smol::LocalExecutor<'_>, d: &Rc<AgentDriver>, tasks: Age
         ex.spawn(launcher_task(d.clone(), tasks.launches.clone()))
             .detach();
     }
+    ex.spawn(crate::agent_gc::startup_scan_task(d.clone()))
+        .detach();
+    ex.spawn(crate::agent_gc::disk_watch_task(d.clone()))
+        .detach();
     let closed = tasks.closed_streams;
     let dd = d.clone();
     ex.spawn(async move {

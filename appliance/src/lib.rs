@@ -2,6 +2,7 @@
 //! the `mesolite` binary dispatches to (a library so integration tests and benches can reach them).
 
 pub mod agent_driver;
+pub mod agent_gc;
 pub mod agent_http;
 pub mod agent_recovery;
 pub mod client;

@@ -19,7 +19,7 @@ use mesolite_core::wire::{AgentInfo, Sniffed};
 use mesolite_platform::checkpoint;
 use mesolite_platform::clock::{random_seed, Clock};
 use mesolite_platform::signals::{SignalKind, Signals};
-use mesolite_platform::{host, net, store};
+use mesolite_platform::{host, limits, net, store};
 use smol::net::{TcpListener, TcpStream};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -108,6 +108,12 @@ struct AgentSetup<'a> {
     reregistration: mesolite_core::time::Duration,
     /// `--registration-backoff-factor` and `--registration-backoff-max`.
     backoff: (mesolite_core::time::Duration, mesolite_core::time::Duration),
+    /// `--gc-delay`, `--gc-disk-headroom` (permille) and `--disk-watch-interval`.
+    gc: (
+        mesolite_core::time::Duration,
+        u16,
+        mesolite_core::time::Duration,
+    ),
 }
 
 fn start_agent(
@@ -127,6 +133,7 @@ fn start_agent(
         policy,
         reregistration,
         backoff,
+        gc,
     } = a;
     let resources = match resources {
         Some(r) => r.clone(),
@@ -150,6 +157,11 @@ fn start_agent(
     cfg.executor_shutdown_grace = grace;
     cfg.executor_reregistration_timeout = reregistration;
     (cfg.backoff_factor, cfg.backoff_max) = backoff;
+    (
+        cfg.gc_delay,
+        cfg.gc_disk_headroom_permille,
+        cfg.disk_watch_interval,
+    ) = gc;
     let started = agent_recovery::start_agent_from_checkpoint(dir, cfg, policy, clock.now())?;
     let endpoint = SocketAddr::new(ip, port).to_string();
     Ok(AgentDriver::new(
@@ -255,8 +267,17 @@ fn run_until_signal(
     }))
 }
 
+/// Raises the open-files limit to its hard limit: a master holds a connection per agent and
+/// per subscriber, an agent one per executor.
+fn raise_open_files_limit() {
+    if let Err(e) = limits::raise_open_files_limit() {
+        log(&format!("cannot raise the open files limit: {e}"));
+    }
+}
+
 pub fn run_master(flags: MasterFlags) -> Result<(), MainError> {
     let _lock = lock(flags.work_dir.path())?;
+    raise_open_files_limit();
     http::set_max_request_body(flags.max_request_body as usize);
     let clock = Clock::new();
     let ip = advertised(flags.listen, flags.advertise_ip);
@@ -323,6 +344,7 @@ fn spawn_master_tasks(
 
 pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
     let _lock = lock(flags.work_dir.path())?;
+    raise_open_files_limit();
     let clock = Clock::new();
     let ip = advertised(flags.listen, flags.advertise_ip);
     let hostname = flags
@@ -345,6 +367,11 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
             backoff: (
                 flags.registration_backoff_factor,
                 flags.registration_backoff_max,
+            ),
+            gc: (
+                flags.gc_delay,
+                flags.gc_disk_headroom_permille,
+                flags.disk_watch_interval,
             ),
         },
         clock,
@@ -427,6 +454,7 @@ fn run_agent_until_done(
 pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
     let root = flags.work_dir.path();
     let _lock = lock(root)?;
+    raise_open_files_limit();
     http::set_max_request_body(flags.max_request_body as usize);
     let clock = Clock::new();
     let ip = advertised(flags.listen, None);
@@ -466,6 +494,12 @@ pub fn run_standalone(flags: StandaloneConfig) -> Result<(), MainError> {
             backoff: (
                 mesolite_core::time::Duration::from_secs(1),
                 mesolite_core::time::Duration::from_secs(4),
+            ),
+            // Mesos' defaults: 1 week, 0.1, 1 min.
+            gc: (
+                mesolite_core::time::Duration::from_secs(7 * 86_400),
+                100,
+                mesolite_core::time::Duration::from_secs(60),
             ),
         },
         clock,

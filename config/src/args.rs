@@ -142,6 +142,17 @@ pub(crate) struct AgentArgs {
     /// cap of the registration backoff (default 4secs)
     #[argh(option)]
     pub registration_backoff_max: Option<String>,
+    /// how long the sandbox of an ended executor is kept, 1s..=3650days (default 1weeks); the
+    /// fuller the disk, the shorter
+    #[argh(option)]
+    pub gc_delay: Option<String>,
+    /// share of the work dir's disk to keep free, 0.0..=1.0: sandboxes older than
+    /// gc-delay × (1 − headroom − disk usage) are removed (default 0.1)
+    #[argh(option)]
+    pub gc_disk_headroom: Option<String>,
+    /// how often the work dir's disk usage is checked, 1s..=1days (default 1mins)
+    #[argh(option)]
+    pub disk_watch_interval: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]

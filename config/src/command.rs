@@ -113,6 +113,12 @@ pub struct AgentConfig {
     pub registration_backoff_factor: Duration,
     /// `--registration-backoff-max`, default 4s, within 0..=1hour.
     pub registration_backoff_max: Duration,
+    /// `--gc-delay`, default 1 week, within 1s..=3650days.
+    pub gc_delay: Duration,
+    /// `--gc-disk-headroom` in permille, default 100 (0.1), within 0..=1000.
+    pub gc_disk_headroom_permille: u16,
+    /// `--disk-watch-interval`, default 1min, within 1s..=1day.
+    pub disk_watch_interval: Duration,
 }
 
 /// What a starting agent does with the executors of its checkpoint (Mesos `--recover`).

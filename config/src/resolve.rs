@@ -16,8 +16,8 @@ use crate::command::{
 use crate::error::{env_var_name, ConfigError, Origin};
 use crate::values::{
     check_duration_range, parse_advertise_ip, parse_bounded, parse_domain, parse_duration,
-    parse_listen, parse_master_list, parse_percent, parse_reconfiguration_policy, Attributes,
-    Hostname, MasterAddr, Scalar,
+    parse_fraction_permille, parse_listen, parse_master_list, parse_percent,
+    parse_reconfiguration_policy, Attributes, Hostname, MasterAddr, Scalar,
 };
 use crate::workdir::{default_work_dir, WorkDir};
 use crate::ResourcesText;
@@ -354,6 +354,25 @@ fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
         Duration::from_secs(4),
         (Duration::ZERO, Duration::from_secs(3600)),
     )?;
+    let gc_delay = ctx.duration(
+        "--gc-delay",
+        a.gc_delay,
+        Duration::from_secs(7 * 86_400),
+        MAX_AGENT_AGE,
+    )?;
+    let gc_disk_headroom_permille = ctx
+        .get(
+            "--gc-disk-headroom",
+            a.gc_disk_headroom,
+            parse_fraction_permille,
+        )?
+        .unwrap_or(100);
+    let disk_watch_interval = ctx.duration(
+        "--disk-watch-interval",
+        a.disk_watch_interval,
+        Duration::from_secs(60),
+        SECOND_TO_DAY,
+    )?;
     let work_dir = ctx.work_dir(a.work_dir, "agent")?;
     Ok(AgentConfig {
         master,
@@ -371,6 +390,9 @@ fn agent(a: AgentArgs, ctx: &Ctx<'_>) -> Result<AgentConfig, ConfigError> {
         executor_reregistration_timeout,
         registration_backoff_factor,
         registration_backoff_max,
+        gc_delay,
+        gc_disk_headroom_permille,
+        disk_watch_interval,
     })
 }
 

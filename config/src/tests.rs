@@ -271,6 +271,44 @@ fn every_flag_from_the_environment() {
 }
 
 #[test]
+fn agent_gc_flags() {
+    let home = TempHome::new();
+    let a = agent(ok(
+        &home,
+        &[
+            "agent",
+            "--master",
+            "h:1",
+            "--gc-delay",
+            "2secs",
+            "--gc_disk_headroom=0.25",
+            "--disk-watch-interval",
+            "5s",
+        ],
+        &[],
+    ));
+    assert_eq!(a.gc_delay, Duration::from_secs(2));
+    assert_eq!(a.gc_disk_headroom_permille, 250);
+    assert_eq!(a.disk_watch_interval, Duration::from_secs(5));
+    let a = agent(ok(
+        &home,
+        &["agent", "--master", "h:1"],
+        &[
+            ("MESOLITE_GC_DELAY", "2weeks"),
+            ("MESOLITE_GC_DISK_HEADROOM", "1"),
+        ],
+    ));
+    assert_eq!(a.gc_delay, Duration::from_secs(14 * 86_400));
+    assert_eq!(a.gc_disk_headroom_permille, 1000);
+    let a = agent(ok(
+        &home,
+        &["agent", "--master", "h:1", "--gc-disk-headroom", "0"],
+        &[],
+    ));
+    assert_eq!(a.gc_disk_headroom_permille, 0);
+}
+
+#[test]
 fn agent_defaults_and_attributes() {
     let home = TempHome::new();
     let a = agent(ok(
@@ -288,6 +326,9 @@ fn agent_defaults_and_attributes() {
     assert_eq!(a.master.ip(), Some("fd00::2".parse().unwrap()));
     assert_eq!(a.master.to_string(), "[fd00::2]:5050");
     assert_eq!(a.executor_shutdown_grace_period, Duration::from_secs(5));
+    assert_eq!(a.gc_delay, Duration::from_secs(7 * 86_400));
+    assert_eq!(a.gc_disk_headroom_permille, 100);
+    assert_eq!(a.disk_watch_interval, Duration::from_secs(60));
     assert_eq!(a.resources, None);
     use crate::AttributeValue::*;
     let values: Vec<_> = a
@@ -512,6 +553,14 @@ fn bad_values_give_one_line_errors() {
         (&["agent", "--master", "host:65536"], &[], "--master: 'host:65536' is not a HOST:PORT address"),
         (&["agent", "--master", "::1:5050"], &[], "--master: '::1:5050' is not a HOST:PORT address"),
         (&["agent", "--master", "h:1", "--executor-shutdown-grace-period", "1.5.s"], &[], "--executor-shutdown-grace-period: '1.5.s' is not a duration (like 5s, 500ms, 1min, 2hrs, 1days)"),
+        (&["agent", "--master", "h:1", "--gc-delay", "0s"], &[], "--gc-delay: '0s' must be between 1s and 3650days"),
+        (&["agent", "--master", "h:1", "--gc-delay", "soon"], &[], "--gc-delay: 'soon' is not a duration (like 5s, 500ms, 1min, 2hrs, 1days)"),
+        (&["agent", "--master", "h:1", "--gc-disk-headroom", "1.5"], &[], "--gc-disk-headroom: '1.5' is not a fraction between 0.0 and 1.0 (like 0.1)"),
+        (&["agent", "--master", "h:1", "--gc-disk-headroom", "-0.1"], &[], "--gc-disk-headroom: '-0.1' is not a fraction between 0.0 and 1.0 (like 0.1)"),
+        (&["agent", "--master", "h:1", "--gc-disk-headroom", "10%"], &[], "--gc-disk-headroom: '10%' is not a fraction between 0.0 and 1.0 (like 0.1)"),
+        (&["agent", "--master", "h:1", "--gc-disk-headroom", "0.1234"], &[], "--gc-disk-headroom: '0.1234' has more than three decimals"),
+        (&["agent", "--master", "h:1"], &[("MESOLITE_GC_DISK_HEADROOM", "x")], "--gc-disk-headroom (from MESOLITE_GC_DISK_HEADROOM): 'x' is not a fraction between 0.0 and 1.0 (like 0.1)"),
+        (&["agent", "--master", "h:1", "--disk-watch-interval", "500ms"], &[], "--disk-watch-interval: '500ms' must be between 1s and 1days"),
         (&["agent", "--master", "h:1", "--attributes", "rack"], &[], "--attributes: 'rack' has 'rack', which is not a name:value attribute"),
         (&["agent", "--master", "h:1", "--attributes", "a:1;a:2"], &[], "--attributes: 'a:1;a:2' names attribute 'a' twice"),
         (&["agent", "--master", "h:1", "--attributes", "s:{x}"], &[], "--attributes: 's:{x}' has attribute 's' with a set value, which attributes do not support"),
@@ -702,6 +751,9 @@ fn help_goes_to_the_user_with_exit_0() {
         "--resources",
         "--attributes",
         "--executor-shutdown-grace-period",
+        "--gc-delay",
+        "--gc-disk-headroom",
+        "--disk-watch-interval",
         "--reconfiguration-policy",
         "--domain",
     ] {

@@ -146,6 +146,21 @@ pub fn parse_percent(text: &str) -> Result<u32, String> {
     Ok(hundredths as u32)
 }
 
+/// Parses a fraction such as `0.1` or `1` (as Mesos' `--gc_disk_headroom`) into permille, within
+/// 0.0..=1.0 and with at most three decimals.
+pub fn parse_fraction_permille(text: &str) -> Result<u16, String> {
+    const REASON: &str = "is not a fraction between 0.0 and 1.0 (like 0.1)";
+    let (mantissa, frac_digits) = parse_decimal(text).ok_or(REASON)?;
+    if frac_digits > 3 {
+        return Err("has more than three decimals".into());
+    }
+    let permille = mantissa * 10u128.pow(3 - frac_digits);
+    u16::try_from(permille)
+        .ok()
+        .filter(|p| *p <= 1000)
+        .ok_or_else(|| REASON.into())
+}
+
 /// A host name: letters, digits, `-`, `_` and `.`, at most 253 characters, not starting with `-` or
 /// `.`. IPv4 literals are host names too. mesolite never resolves it (musl has no NSS).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

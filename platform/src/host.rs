@@ -114,6 +114,17 @@ fn filesystem_size_bytes(path: &Path) -> Option<u64> {
     st.f_blocks.checked_mul(st.f_frsize)
 }
 
+/// The used share (0.0..=1.0) of the filesystem holding `path`, as Mesos' `fs::usage` measures it:
+/// blocks in use, counting those reserved for root, over all blocks (`statvfs`).
+pub fn disk_usage(path: &Path) -> std::io::Result<f64> {
+    let st = rustix::fs::statvfs(path)?;
+    if st.f_blocks == 0 {
+        return Ok(0.0);
+    }
+    let used = st.f_blocks.saturating_sub(st.f_bfree);
+    Ok((used as f64 / st.f_blocks as f64).clamp(0.0, 1.0))
+}
+
 /// The local address the kernel would use to reach the internet: the address of the default
 /// route's interface, IPv4 first, then IPv6. `None` when there is no default route.
 ///
@@ -175,6 +186,16 @@ pub fn boot_id() -> Option<String> {
 mod tests {
     use super::*;
     use mesolite_core::resources::Resources;
+
+    #[test]
+    fn disk_usage_measures_a_real_filesystem_and_names_a_missing_path() {
+        let dir = std::env::current_dir().expect("cwd");
+        let used = disk_usage(&dir).expect("statvfs of the current dir");
+        // The filesystem holding this crate's sources is not empty.
+        assert!(used > 0.0 && used <= 1.0, "{used}");
+        let err = disk_usage(Path::new("/nonexistent/mesolite")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn mem_total_matches_sysinfo() {

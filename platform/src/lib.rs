@@ -3,6 +3,7 @@ pub mod checkpoint;
 pub mod clock;
 mod durable;
 pub mod host;
+pub mod limits;
 pub mod net;
 pub mod process;
 pub mod signals;

@@ -37,9 +37,19 @@ impl From<std::io::Error> for NetError {
     }
 }
 
-/// Binds a listening socket.
+/// Backlog of the listening socket: connections the kernel completes before they are accepted.
+/// A restarted master is hit by every agent at once (10,000 by default); a short queue drops
+/// their SYNs and each dropped SYN costs its agent a one-second retransmission. Linux caps the
+/// value at `net.core.somaxconn` (4,096 since Linux 5.4, 128 before).
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds a listening socket with a backlog of [`LISTEN_BACKLOG`].
 pub async fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+    let listener = TcpListener::bind(addr).await?;
+    // The standard library listens with a backlog of 128; listening again on a listening
+    // socket only changes its backlog.
+    rustix::net::listen(&listener, LISTEN_BACKLOG)?;
+    Ok(listener)
 }
 
 /// How long a new connection may take to say what it speaks.
@@ -219,6 +229,34 @@ mod tests {
             let mut s2 = s;
             s2.read_exact(&mut first).await.unwrap();
             assert_eq!(&first, b"GET");
+        });
+    }
+
+    #[test]
+    fn the_listen_backlog_holds_more_than_the_default_128_connections() {
+        // Linux caps the backlog at net.core.somaxconn; below 130 nothing can be shown here.
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(128);
+        let n = somaxconn.min(LISTEN_BACKLOG as usize).min(400);
+        smol::block_on(async {
+            let listener = listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            // Nothing is accepted: every connection waits in the backlog. A connection beyond
+            // it has its SYN dropped and would take a second (the SYN retransmission) or fail.
+            let started = std::time::Instant::now();
+            let clients: Vec<_> = (0..n)
+                .map(|_| {
+                    std::net::TcpStream::connect_timeout(
+                        &addr,
+                        std::time::Duration::from_millis(500),
+                    )
+                    .unwrap()
+                })
+                .collect();
+            assert!(started.elapsed() < std::time::Duration::from_millis(900));
+            assert_eq!(clients.len(), n);
         });
     }
 

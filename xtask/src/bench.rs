@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the machine, the allocator and registry benches, the end-to-end
-//! throughput and GET_STATE benches of the appliance (run against the static musl binary that ships),
-//! the pymesos interop throughput, and the idle RSS of a master and an agent started from the release binary.
+//! throughput, GET_STATE and master failover benches of the appliance (run against the static
+//! musl binary that ships), the pymesos interop throughput, and the idle RSS of a master and an
+//! agent started from the release binary.
 //!
 //! Idle RSS targets: an agent below 4 MiB, a master below 6 MiB (VmRSS, about 3 s after start).
 //! The processes run on loopback ports picked by the kernel and in temporary work directories,
@@ -25,11 +26,12 @@ const MASTER_TARGET_KIB: u64 = 6 * 1024;
 const AGENT_RESOURCES: &str = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
 
 /// The benches this job runs: (package, package directory, bench target).
-const BENCHES: [(&str, &str, &str); 4] = [
+const BENCHES: [(&str, &str, &str); 5] = [
     ("mesolite-core", "core", "allocator"),
     ("mesolite-platform", "platform", "registry"),
     ("mesolite", "appliance", "throughput"),
     ("mesolite", "appliance", "get_state"),
+    ("mesolite", "appliance", "failover"),
 ];
 
 /// The package whose benches start `mesolite` processes; they get the release binary's path in

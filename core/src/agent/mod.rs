@@ -10,6 +10,7 @@
 
 pub mod checkpoint;
 mod executors;
+mod gc;
 mod persist;
 pub mod reconfiguration;
 mod recovery;
@@ -51,6 +52,14 @@ pub struct AgentConfig {
     pub executor_reregistration_timeout: Duration,
     /// SIGTERM to SIGKILL grace for executors being shut down (Mesos: 5 s).
     pub executor_shutdown_grace: Duration,
+    /// Time after an executor ended before its sandbox is removed (Mesos `--gc_delay`: 1 week).
+    pub gc_delay: Duration,
+    /// Disk share kept free, in permille: the fuller the disk, the sooner sandboxes go (Mesos
+    /// `--gc_disk_headroom`: 0.1, here 100).
+    pub gc_disk_headroom_permille: u16,
+    /// How often the driver measures the work dir's disk and calls [`Agent::handle_disk_usage`]
+    /// (Mesos `--disk_watch_interval`: 1 min); the agent itself does not use it.
+    pub disk_watch_interval: Duration,
     pub seed: u64,
 }
 
@@ -66,6 +75,9 @@ impl AgentConfig {
             executor_registration_timeout: Duration::from_secs(60),
             executor_reregistration_timeout: Duration::from_secs(2),
             executor_shutdown_grace: Duration::from_secs(5),
+            gc_delay: Duration::from_secs(7 * 86_400),
+            gc_disk_headroom_permille: 100,
+            disk_watch_interval: Duration::from_secs(60),
             seed,
         }
     }
@@ -122,6 +134,12 @@ pub enum AgentOutput {
         container_id: ContainerId,
         force: bool,
     },
+    /// Remove the directory tree `<work_dir>/<path>`: an ended executor's sandbox, or a dir of
+    /// the sandbox layout that holds no live sandbox (see `gc.rs`). Never anything outside
+    /// `slaves/`.
+    RemoveSandbox {
+        path: String,
+    },
     Log(String),
     /// The agent cannot go on (its checkpoint could not be written): the driver exits with this
     /// message, and the agent recovers from its checkpoint when restarted.
@@ -148,6 +166,7 @@ pub struct Agent {
     outputs: VecDeque<AgentOutput>,
     ckpt: persist::Checkpointer,
     teardown: Option<teardown::TeardownState>,
+    gc: gc::GcSchedule,
 }
 
 impl Agent {
@@ -168,6 +187,7 @@ impl Agent {
             outputs: VecDeque::new(),
             ckpt: persist::Checkpointer::new(CheckpointState::default()),
             teardown: None,
+            gc: gc::GcSchedule::default(),
             cfg,
         }
     }
@@ -214,10 +234,12 @@ impl Agent {
             consider(e.deadline());
         }
         consider(self.teardown.as_ref().and_then(|t| t.deadline()));
+        consider(self.gc.deadline());
         next
     }
 
-    /// Runs due timers: reconnecting, master silence, status retries, executor deadlines.
+    /// Runs due timers: reconnecting, master silence, status retries, executor deadlines,
+    /// sandbox removals.
     pub fn handle_timeout(&mut self, now: Instant, wall: WallTime) {
         match self.link {
             MasterLink::Disconnected { retry_at } if now >= retry_at => {
@@ -244,6 +266,7 @@ impl Agent {
         }
         self.handle_executor_deadlines(now, wall);
         self.check_teardown(now);
+        self.run_gc(now);
     }
 
     /// The driver's connection to the master is up: (re)register.

@@ -78,7 +78,9 @@ impl Agent {
         {
             return;
         }
-        self.executors.remove(key);
+        if let Some(exec) = self.executors.remove(key) {
+            self.schedule_sandbox_gc(&exec);
+        }
         self.record(Record::ExecutorRemoved {
             framework_id: key.0.clone(),
             executor_id: key.1.clone(),

@@ -398,6 +398,7 @@ fn a_silent_master_is_dropped_and_pings_are_answered() {
     assert!(matches!(a.link(), MasterLink::Disconnected { .. }));
 }
 
+mod gc;
 mod recovery;
 mod scheduler_api;
 

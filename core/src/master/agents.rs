@@ -472,6 +472,10 @@ impl Master {
             );
             return;
         }
+        // Tasks are placed only on agents the master holds, and leave with them: an agent it
+        // did not hold (after a master restart, or back from unreachable) has none here, which
+        // spares a scan of every task per re-registration during a failover.
+        let held_before = self.agents.contains_key(&id);
         if !self.activate_agent(now, wall, conn, id.clone(), info, true) {
             return;
         }
@@ -492,7 +496,9 @@ impl Master {
         }
         // Tasks the master sent that the agent does not have were lost on the way (Mesos
         // `reconcileKnownSlave`).
-        self.lose_unreported_tasks(now, wall, &id, &tasks);
+        if held_before {
+            self.lose_unreported_tasks(now, wall, &id, &tasks);
+        }
         self.recover_unreachable_tasks(wall, &id, &tasks, &removed);
         for report in tasks {
             if !removed.contains(&report.framework_id) {

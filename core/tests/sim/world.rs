@@ -318,6 +318,8 @@ impl World {
             let mut cfg = AgentConfig::new(info, rng.next_u64());
             // Mesos' agent waits the master's whole ping window before it gives up on it.
             cfg.master_timeout = cfg_ping_window(&w.cfg);
+            // Sandbox GC within the run, so removals race with everything else.
+            cfg.gc_delay = Duration::from_secs(3);
             let agent = Agent::new(cfg.clone(), Instant::ZERO);
             w.agents.push(SimAgent {
                 agent,
@@ -879,6 +881,26 @@ impl World {
                     container_id,
                     force,
                 } => self.kill_container(i, container_id.as_str().to_string(), force),
+                AgentOutput::RemoveSandbox { path } => {
+                    // Sandbox GC must never remove a dir holding a live executor's sandbox.
+                    self.trace(format!("agent{i}: remove {path}"));
+                    let a = &self.agents[i].agent;
+                    let id = a.id().map(|id| id.as_str().to_string()).unwrap_or_default();
+                    let live = a.executors().find(|e| {
+                        let s = format!(
+                            "slaves/{id}/frameworks/{}/executors/{}/runs/{}",
+                            e.framework_id, e.executor_id, e.container_id
+                        );
+                        s == path || s.starts_with(&format!("{path}/"))
+                    });
+                    if let Some(e) = live {
+                        let msg = format!(
+                            "agent{i} removes {path}, which holds the sandbox of live executor {}",
+                            e.executor_id
+                        );
+                        self.fail(msg);
+                    }
+                }
                 AgentOutput::Log(line) => self.trace(format!("agent{i}: {line}")),
                 AgentOutput::Fatal(why) => {
                     self.trace(format!("agent{i} FATAL: {why}"));
