@@ -9,73 +9,11 @@ use common::scheduler::Scheduler;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
-/// The seed for this test's kill moments: `MESOLITE_TEST_SEED` to replay, else the clock.
-fn seed(test: &str) -> u64 {
-    let seed = std::env::var("MESOLITE_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
-    eprintln!("{test}: seed {seed} (replay with MESOLITE_TEST_SEED={seed})");
-    seed
-}
-
-/// A delay in `[0, max_ms]` drawn from `seed` (splitmix64).
-fn delay_from(seed: u64, max_ms: u64) -> Duration {
-    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    Duration::from_millis(z % (max_ms + 1))
-}
-
-/// Starts an agent with extra flags; waits for its health only if `healthy` is expected.
-fn spawn_agent(
-    h: &mut Harness,
-    master_port: u16,
-    port: u16,
-    dir: &Path,
-    resources: &str,
-    extra: &[&str],
-) -> ProcId {
-    let master = loopback(master_port);
-    let listen = loopback(port);
-    let dir = dir.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "agent",
-        "--master",
-        &master,
-        "--listen",
-        &listen,
-        "--work-dir",
-        dir,
-        "--resources",
-        resources,
-        "--hostname",
-        "localhost",
-        "--executor-shutdown-grace-period",
-        "1s",
-    ];
-    args.extend_from_slice(extra);
-    h.spawn("agent", &args)
-}
-
-/// The `sleep` processes (the tasks) running under `dir`, by pid.
-fn sleeps_under(dir: &Path) -> Vec<u32> {
-    let mut pids: Vec<u32> = processes_under(dir)
-        .into_iter()
-        .filter(|p| p.cmdline.first().is_some_and(|c| c.ends_with("sleep")))
-        .map(|p| p.pid)
-        .collect();
-    pids.sort_unstable();
-    pids
+/// A delay in `[0, max_ms]` drawn from `seed`.
+fn delay_from(mut seed: u64, max_ms: u64) -> Duration {
+    Duration::from_millis(next_random(&mut seed) % (max_ms + 1))
 }
 
 /// The master's view of the agent's total cpus.
@@ -95,13 +33,13 @@ const BIG_AGENT: &str = "cpus:8;mem:8192;disk:1024;ports:[31000-31100]";
 
 #[test]
 fn agent_killed_with_fifty_tasks_keeps_them_all_and_loses_no_update() {
-    let seed = seed("fifty");
+    let seed = test_seed("fifty");
     let mut h = Harness::new("fifty");
     let port = free_port();
     h.start_master(port, &h.path("master"));
     let dir = h.path("agent");
     let agent_port = free_port();
-    let agent = spawn_agent(&mut h, port, agent_port, &dir, BIG_AGENT, &[]);
+    let agent = h.spawn_agent(port, agent_port, &dir, BIG_AGENT, &[]);
     h.wait_healthy(agent, agent_port);
     let agent_id = wait_agents(port, 1)[0].id.clone();
 
@@ -146,7 +84,7 @@ fn agent_killed_with_fifty_tasks_keeps_them_all_and_loses_no_update() {
         before,
         "every task keeps running while its agent is down"
     );
-    let agent = spawn_agent(&mut h, port, agent_port, &dir, BIG_AGENT, &[]);
+    let agent = h.spawn_agent(port, agent_port, &dir, BIG_AGENT, &[]);
     h.wait_healthy(agent, agent_port);
     let after = wait_for("the agent to re-register", WAIT, || {
         agents(port).filter(|a| a.len() == 1 && a[0].active)
@@ -192,7 +130,7 @@ fn agent_killed_with_fifty_tasks_keeps_them_all_and_loses_no_update() {
 
 #[test]
 fn grown_cpus_are_accepted_under_additive_and_refused_under_equal() {
-    let seed = seed("additive");
+    let seed = test_seed("additive");
     let mut h = Harness::new("additive");
     let port = free_port();
     h.start_master(port, &h.path("master"));
@@ -200,7 +138,7 @@ fn grown_cpus_are_accepted_under_additive_and_refused_under_equal() {
     let agent_port = free_port();
     let small = "cpus:2;mem:512;disk:512;ports:[31000-31100]";
     let grown = "cpus:4;mem:512;disk:512;ports:[31000-31100]";
-    let agent = spawn_agent(&mut h, port, agent_port, &dir, small, &[]);
+    let agent = h.spawn_agent(port, agent_port, &dir, small, &[]);
     h.wait_healthy(agent, agent_port);
     let agent_id = wait_agents(port, 1)[0].id.clone();
     let master = loopback(port);
@@ -217,7 +155,7 @@ fn grown_cpus_are_accepted_under_additive_and_refused_under_equal() {
     h.wait_exit(agent, WAIT);
 
     // Under the default policy (`equal`) the grown cpus are refused, naming the field.
-    let refused = spawn_agent(&mut h, port, agent_port, &dir, grown, &[]);
+    let refused = h.spawn_agent(port, agent_port, &dir, grown, &[]);
     let status = h.wait_exit(refused, WAIT);
     assert_eq!(status.code(), Some(1), "{}", h.log(refused));
     let why = h.log(refused);
@@ -225,8 +163,7 @@ fn grown_cpus_are_accepted_under_additive_and_refused_under_equal() {
     assert!(why.contains("--reconfiguration-policy additive"), "{why}");
     assert!(is_alive(task), "a refused restart touches no task");
 
-    let agent = spawn_agent(
-        &mut h,
+    let agent = h.spawn_agent(
         port,
         agent_port,
         &dir,
@@ -248,7 +185,7 @@ fn grown_cpus_are_accepted_under_additive_and_refused_under_equal() {
 
 #[test]
 fn run_survives_a_sigkill_of_its_agent_and_then_of_its_master() {
-    let seed = seed("runsurvives");
+    let seed = test_seed("runsurvives");
     let mut h = Harness::new("runsurvives");
     let port = free_port();
     let master_dir = h.path("master");
@@ -311,8 +248,7 @@ fn recover_cleanup_kills_the_old_tasks_reports_them_lost_and_exits_0() {
     h.wait_exit(agent, WAIT);
     assert!(is_alive(task));
 
-    let cleanup = spawn_agent(
-        &mut h,
+    let cleanup = h.spawn_agent(
         port,
         agent_port,
         &dir,
@@ -328,7 +264,7 @@ fn recover_cleanup_kills_the_old_tasks_reports_them_lost_and_exits_0() {
     assert!(out.stderr.contains("TASK_LOST"), "{out:?}");
 
     // The next start keeps the agent id and runs nothing.
-    let again = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    let again = h.spawn_agent(port, agent_port, &dir, AGENT_RESOURCES, &[]);
     h.wait_healthy(again, agent_port);
     let after = wait_for("the agent to re-register", WAIT, || {
         agents(port).filter(|a| a.len() == 1 && a[0].active)
@@ -356,7 +292,7 @@ fn sigusr1_kills_every_task_unregisters_and_exits_0() {
         (listed == 0).then_some(())
     });
     // The next start is a new agent.
-    let again = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    let again = h.spawn_agent(port, agent_port, &dir, AGENT_RESOURCES, &[]);
     h.wait_healthy(again, agent_port);
     wait_for("a new agent to register", WAIT, || {
         agents(port).filter(|a| a.len() == 1 && a[0].active)
@@ -369,14 +305,7 @@ fn shutdown_flag_ends_the_recovered_tasks_and_exits_0() {
     let (port, agent, dir, agent_port, run, task) = cluster_with_a_sleep(&mut h);
     h.signal(agent, "KILL");
     h.wait_exit(agent, WAIT);
-    let shutdown = spawn_agent(
-        &mut h,
-        port,
-        agent_port,
-        &dir,
-        AGENT_RESOURCES,
-        &["--shutdown"],
-    );
+    let shutdown = h.spawn_agent(port, agent_port, &dir, AGENT_RESOURCES, &["--shutdown"]);
     let status = h.wait_exit(shutdown, Duration::from_secs(40));
     assert_eq!(status.code(), Some(0), "{}", h.log(shutdown));
     assert!(!is_alive(task));
@@ -394,7 +323,7 @@ fn a_damaged_checkpoint_stops_the_agent_naming_the_file() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(&log, &bytes).expect("write");
-    let refused = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    let refused = h.spawn_agent(port, agent_port, &dir, AGENT_RESOURCES, &[]);
     let status = h.wait_exit(refused, WAIT);
     assert_eq!(status.code(), Some(1));
     let why = h.log(refused);
@@ -404,7 +333,7 @@ fn a_damaged_checkpoint_stops_the_agent_naming_the_file() {
     bytes[mid] ^= 0x40;
     bytes.truncate(bytes.len() - 3);
     std::fs::write(&log, &bytes).expect("write");
-    let refused = spawn_agent(&mut h, port, agent_port, &dir, AGENT_RESOURCES, &[]);
+    let refused = h.spawn_agent(port, agent_port, &dir, AGENT_RESOURCES, &[]);
     assert_eq!(h.wait_exit(refused, WAIT).code(), Some(1));
     assert!(h.log(refused).contains("torn"), "{}", h.log(refused));
 }

@@ -10,15 +10,6 @@ use std::time::Duration;
 
 const ROUNDS: u64 = 20;
 
-/// splitmix64: the next value of a seeded sequence.
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// The agent id an agent's log says the master acknowledged, if any.
 fn acknowledged_id(log: &str) -> Option<String> {
     log.lines()
@@ -29,16 +20,7 @@ fn acknowledged_id(log: &str) -> Option<String> {
 
 #[test]
 fn twenty_master_sigkills_lose_no_acknowledged_agent_or_running_task() {
-    let mut seed = std::env::var("MESOLITE_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(7)
-        });
-    eprintln!("master failover: seed {seed} (replay with MESOLITE_TEST_SEED={seed})");
+    let mut seed = test_seed("master failover");
     let mut h = Harness::new("failover20");
     let port = free_port();
     let master_dir = h.path("master");
@@ -78,7 +60,7 @@ fn twenty_master_sigkills_lose_no_acknowledged_agent_or_running_task() {
                 "run", "--master", &addr, "--cpus", "0.05", "--mem", "16", "--", "sleep", "300",
             ],
         ));
-        std::thread::sleep(Duration::from_millis(next(&mut seed) % 1500));
+        std::thread::sleep(Duration::from_millis(next_random(&mut seed) % 1500));
 
         // What the master acknowledged before the kill.
         let registered: Vec<String> = agent_procs

@@ -8,7 +8,6 @@ mod common;
 use common::scheduler::Scheduler;
 use common::*;
 use serde_json::json;
-use std::path::Path;
 
 /// Polls `check` until it answers or `timeout` passes.
 fn wait_for_or_none<T>(
@@ -25,17 +24,6 @@ fn wait_for_or_none<T>(
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-}
-
-/// The `sleep` processes (the tasks) running under `dir`, by pid.
-fn sleeps_under(dir: &Path) -> Vec<u32> {
-    let mut pids: Vec<u32> = processes_under(dir)
-        .into_iter()
-        .filter(|p| p.cmdline.first().is_some_and(|c| c.ends_with("sleep")))
-        .map(|p| p.pid)
-        .collect();
-    pids.sort_unstable();
-    pids
 }
 
 #[test]

@@ -10,24 +10,7 @@ use std::time::{Duration, SystemTime};
 
 /// Starts an agent of the master on `master_port` with `extra` flags and waits for its health.
 fn spawn_agent(h: &mut Harness, master_port: u16, port: u16, dir: &Path, extra: &[&str]) -> ProcId {
-    let master = loopback(master_port);
-    let listen = loopback(port);
-    let dir = dir.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "agent",
-        "--master",
-        &master,
-        "--listen",
-        &listen,
-        "--work-dir",
-        dir,
-        "--resources",
-        AGENT_RESOURCES,
-        "--hostname",
-        "localhost",
-    ];
-    args.extend_from_slice(extra);
-    let id = h.spawn("agent", &args);
+    let id = h.spawn_agent(master_port, port, dir, AGENT_RESOURCES, extra);
     h.wait_healthy(id, port);
     id
 }

@@ -265,7 +265,8 @@ impl Harness {
         id
     }
 
-    /// Starts an agent of the master on `master_port`, listening on `port`.
+    /// Starts an agent of the master on `master_port`, listening on `port`, and waits for its
+    /// health.
     pub fn start_agent(
         &mut self,
         master_port: u16,
@@ -273,29 +274,40 @@ impl Harness {
         work_dir: &Path,
         resources: &str,
     ) -> ProcId {
+        let id = self.spawn_agent(master_port, port, work_dir, resources, &[]);
+        self.wait_healthy(id, port);
+        id
+    }
+
+    /// Spawns an agent with `extra` flags without waiting for it (it may be meant to exit).
+    pub fn spawn_agent(
+        &mut self,
+        master_port: u16,
+        port: u16,
+        work_dir: &Path,
+        resources: &str,
+        extra: &[&str],
+    ) -> ProcId {
         let master = loopback(master_port);
         let listen = loopback(port);
         let dir = work_dir.to_str().expect("utf-8 path");
-        let id = self.spawn(
+        let mut args = vec![
             "agent",
-            &[
-                "agent",
-                "--master",
-                &master,
-                "--listen",
-                &listen,
-                "--work-dir",
-                dir,
-                "--resources",
-                resources,
-                "--hostname",
-                "localhost",
-                "--executor-shutdown-grace-period",
-                "1s",
-            ],
-        );
-        self.wait_healthy(id, port);
-        id
+            "--master",
+            &master,
+            "--listen",
+            &listen,
+            "--work-dir",
+            dir,
+            "--resources",
+            resources,
+            "--hostname",
+            "localhost",
+            "--executor-shutdown-grace-period",
+            "1s",
+        ];
+        args.extend_from_slice(extra);
+        self.spawn("agent", &args)
     }
 
     /// Starts `standalone` on `port` with everything under `work_dir`.
@@ -742,4 +754,40 @@ pub fn sandbox(agent_dir: &Path, agent_id: &str, framework_id: &str, task_id: &s
         .join(task_id)
         .join("runs")
         .join("latest")
+}
+
+/// The seed of a test's random choices (kill moments): `MESOLITE_TEST_SEED` to replay one,
+/// else the clock. Printed, so a failure can be replayed.
+pub fn test_seed(test: &str) -> u64 {
+    let seed = std::env::var("MESOLITE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    eprintln!("{test}: seed {seed} (replay with MESOLITE_TEST_SEED={seed})");
+    seed
+}
+
+/// The next value of a seeded sequence (splitmix64).
+pub fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The `sleep` processes (tasks) running under `dir`, by pid.
+pub fn sleeps_under(dir: &Path) -> Vec<u32> {
+    let mut pids: Vec<u32> = processes_under(dir)
+        .into_iter()
+        .filter(|p| p.cmdline.first().is_some_and(|c| c.ends_with("sleep")))
+        .map(|p| p.pid)
+        .collect();
+    pids.sort_unstable();
+    pids
 }
