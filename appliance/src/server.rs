@@ -392,7 +392,12 @@ pub fn run_agent(flags: AgentFlags) -> Result<(), MainError> {
     if flags.shutdown {
         d.begin_teardown(Teardown::Shutdown);
     }
-    let process = FlagSet::process(flags.work_dir.path(), Some(&flags.master.to_string()));
+    let mut process = FlagSet::process(flags.work_dir.path(), Some(&flags.master.to_string()));
+    process.set("recover", flags.recover.name());
+    process.set(
+        "reconfiguration_policy",
+        flags.reconfiguration_policy.name(),
+    );
     let handler = agent_http::handler(d.clone(), "", process);
     ex.spawn(accept_loop(ex.clone(), listener, Internal::Refuse, handler))
         .detach();

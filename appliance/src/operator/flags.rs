@@ -162,6 +162,22 @@ pub fn agent(cfg: &AgentConfig, process: &FlagSet) -> FlagSet {
         "registration_backoff_factor",
         mesos_duration(cfg.backoff_factor),
     );
+    f.set(
+        "executor_reregistration_timeout",
+        mesos_duration(cfg.executor_reregistration_timeout),
+    );
+    f.set("gc_delay", mesos_duration(cfg.gc_delay));
+    f.set(
+        "gc_disk_headroom",
+        format!("{}", f64::from(cfg.gc_disk_headroom_permille) / 1000.0),
+    );
+    f.set(
+        "disk_watch_interval",
+        mesos_duration(cfg.disk_watch_interval),
+    );
+    if let Some(domain) = &info.domain {
+        f.set("domain", domain.to_string());
+    }
     // What mesolite always does, stated with Mesos' flag names.
     f.set("checkpoint", "true");
     f.set("strict", "true");
