@@ -389,11 +389,8 @@ impl Master {
             return;
         }
         let known = self
-            .registry()
-            .admitted
-            .iter()
-            .find(|a| a.id == rereg.id)
-            .map(|a| a.info == record);
+            .admitted_position(&rereg.id)
+            .map(|pos| self.registry().admitted[pos].info == record);
         match known {
             // Unreachable, or pruned from the unreachable list by registry GC (an id this
             // cluster issued): Mesos `MarkSlaveReachable` admits it again, tasks and all.
@@ -421,6 +418,21 @@ impl Master {
                 self.submit(op, PendingOp::Reregister { conn, rereg });
             }
         }
+    }
+
+    /// The position of an admitted agent in the durable registry, through an index rebuilt
+    /// only when the registry changed.
+    fn admitted_position(&mut self, id: &AgentId) -> Option<usize> {
+        let reg = self.registrar.registry();
+        if self.admitted_index.0 != Some(reg.version) {
+            let index = &mut self.admitted_index.1;
+            index.clear();
+            for (pos, a) in reg.admitted.iter().enumerate() {
+                index.insert(a.id.clone(), pos);
+            }
+            self.admitted_index.0 = Some(reg.version);
+        }
+        self.admitted_index.1.get(id).copied()
     }
 
     /// In the unreachable list, or an id of the form `<cluster_id>-S<n>` this cluster issued

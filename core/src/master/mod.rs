@@ -270,6 +270,9 @@ pub struct Master {
     next_operator_heartbeat: Instant,
     /// Agent connections that closed while their (re-)registration waited for the registry.
     closed_conns: alloc::collections::BTreeSet<ConnId>,
+    /// Positions of the admitted agents in the durable registry, for the registry version they
+    /// were taken from: a failover looks up thousands of agents in one unchanged registry.
+    admitted_index: (Option<u64>, BTreeMap<AgentId, usize>),
     /// Frameworks torn down by this master, newest last, at most `MAX_REMOVED_FRAMEWORKS`.
     removed_frameworks: VecDeque<FrameworkId>,
     next_tag: u64,
@@ -352,6 +355,7 @@ impl Master {
             operator_subscribed: false,
             next_operator_heartbeat: now,
             closed_conns: alloc::collections::BTreeSet::new(),
+            admitted_index: (None, BTreeMap::new()),
             removed_frameworks: VecDeque::new(),
             next_tag: 0,
             next_offer: 0,
