@@ -533,3 +533,51 @@ fn operator_subscribe_streams_state_then_task_events() {
         "{text}"
     );
 }
+
+#[test]
+fn a_torn_down_framework_is_listed_among_the_completed_frameworks() {
+    let mut h = Harness::new("operator-completed");
+    let port = free_port();
+    let work = h.path("work");
+    h.start_standalone(port, &work, &[]);
+    wait_agents(port, 1);
+    let master = loopback(port);
+    let out = h.cli(
+        &[
+            "run", "--master", &master, "--name", "done-job", "--", "true",
+        ],
+        WAIT,
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    // `run` tears its framework down after the task ends.
+    let frameworks = wait_for("the framework among completed_frameworks", WAIT, || {
+        let v = try_operator(port, "GET_FRAMEWORKS")?;
+        let done = v["get_frameworks"]["completed_frameworks"]
+            .as_array()?
+            .clone();
+        (!done.is_empty()).then_some(v)
+    });
+    let listed = &frameworks["get_frameworks"];
+    assert!(
+        listed["frameworks"].as_array().is_none_or(Vec::is_empty),
+        "{listed}"
+    );
+    let done = &listed["completed_frameworks"][0];
+    let name = done["framework_info"]["name"].as_str().unwrap_or_default();
+    assert!(name.contains("done-job"), "{done}");
+    assert_eq!(done["active"], false);
+    assert_eq!(done["connected"], false);
+    assert!(
+        done["unregistered_time"]["nanoseconds"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{done}"
+    );
+    // GET_STATE shows the same list.
+    let state = operator(port, "GET_STATE");
+    assert_eq!(
+        state["get_state"]["get_frameworks"]["completed_frameworks"][0]["framework_info"]["id"],
+        done["framework_info"]["id"]
+    );
+}

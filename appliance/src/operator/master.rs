@@ -12,7 +12,8 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use mesolite_core::ids::{AgentId, FrameworkId, Role};
 use mesolite_core::master::{
-    AgentView, FrameworkView, Master, OfferRecord, OperatorCall, OperatorError, Phase, TaskView,
+    AgentView, CompletedFramework, FrameworkView, Master, OfferRecord, OperatorCall, OperatorError,
+    Phase, TaskView,
 };
 use mesolite_core::registry::MAX_WEIGHT_MILLI;
 use mesolite_core::resources::Resources;
@@ -249,8 +250,29 @@ pub fn get_frameworks(m: &Master) -> v1::operator::GetFrameworks {
                 framework_to_v1_with(m, &f, allocated, offers)
             })
             .collect(),
-        completed_frameworks: Vec::new(),
+        completed_frameworks: m
+            .completed_frameworks()
+            .map(completed_framework_to_v1)
+            .collect(),
         recovered_frameworks: Vec::new(),
+    }
+}
+
+/// A torn-down framework as `GetFrameworks.completed_frameworks` shows it (Mesos keeps the last
+/// `--max_completed_frameworks`).
+fn completed_framework_to_v1(f: &CompletedFramework) -> v1::operator::Framework {
+    v1::operator::Framework {
+        framework_info: framework_info_to_v1(&f.id, &f.spec),
+        active: false,
+        connected: false,
+        recovered: false,
+        registered_time: f.registered_time.map(time_info),
+        reregistered_time: f.reregistered_time.map(time_info),
+        unregistered_time: Some(time_info(f.unregistered_time)),
+        offers: Vec::new(),
+        inverse_offers: Vec::new(),
+        allocated_resources: Vec::new(),
+        offered_resources: Vec::new(),
     }
 }
 
