@@ -626,12 +626,7 @@ impl Master {
                         wall,
                     );
                     status.unreachable_time = Some(at);
-                    self.operator_event(super::OperatorEvent::TaskUpdated {
-                        framework_id: task.framework_id.clone(),
-                        status: status.clone(),
-                        state,
-                    });
-                    self.send_status(&task.framework_id, status);
+                    self.publish_status(&task.framework_id, status);
                     task.state = state;
                 }
                 task.released = true;
@@ -647,12 +642,7 @@ impl Master {
                 Some(id.clone()),
                 wall,
             );
-            self.operator_event(super::OperatorEvent::TaskUpdated {
-                framework_id: task.framework_id.clone(),
-                status: status.clone(),
-                state,
-            });
-            self.send_status(&task.framework_id, status);
+            self.publish_status(&task.framework_id, status);
             if !task.state.is_terminal() {
                 task.state = state;
             }

@@ -628,6 +628,17 @@ impl Master {
         }
     }
 
+    /// A status the master itself decided: operator subscribers see the task change and the
+    /// framework gets the update.
+    fn publish_status(&mut self, framework_id: &FrameworkId, status: TaskStatus) {
+        self.operator_event(OperatorEvent::TaskUpdated {
+            framework_id: framework_id.clone(),
+            status: status.clone(),
+            state: status.state,
+        });
+        self.send_status(framework_id, status);
+    }
+
     /// Sends a status to the framework's stream, if it has one (reliable updates are retried by the agent).
     fn send_status(&mut self, framework_id: &FrameworkId, status: TaskStatus) {
         if let Some(stream) = self.frameworks.get(framework_id).and_then(|f| f.stream) {

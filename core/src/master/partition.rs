@@ -4,7 +4,7 @@
 //! the registry's unreachable and gone lists are pruned periodically.
 
 use super::tasks::TaskEntry;
-use super::{Master, MasterOutput, OperatorEvent, PendingOp, SchedulerEvent};
+use super::{Master, MasterOutput, PendingOp, SchedulerEvent};
 use crate::ids::{AgentId, FrameworkId, TaskId};
 use crate::registry::{Applied, Op, OpError};
 use crate::task_state::TaskState;
@@ -166,12 +166,7 @@ impl Master {
                     Some(agent.clone()),
                     wall,
                 );
-                self.operator_event(OperatorEvent::TaskUpdated {
-                    framework_id: task.framework_id.clone(),
-                    status: status.clone(),
-                    state,
-                });
-                self.send_status(&task.framework_id, status);
+                self.publish_status(&task.framework_id, status);
                 if !task.state.is_terminal() {
                     task.state = state;
                 }
@@ -204,12 +199,7 @@ impl Master {
             }
             let framework_id = task.framework_id.clone();
             self.tasks.insert(key, task);
-            self.operator_event(OperatorEvent::TaskUpdated {
-                framework_id: framework_id.clone(),
-                status: status.clone(),
-                state: report.state,
-            });
-            self.send_status(&framework_id, status);
+            self.publish_status(&framework_id, status);
         }
     }
 
@@ -240,12 +230,7 @@ impl Master {
                 Some(agent.clone()),
                 wall,
             );
-            self.operator_event(OperatorEvent::TaskUpdated {
-                framework_id: task.framework_id.clone(),
-                status: status.clone(),
-                state,
-            });
-            self.send_status(&task.framework_id, status);
+            self.publish_status(&task.framework_id, status);
             if !task.state.is_terminal() || task.state == TaskState::Lost {
                 task.state = state;
             }

@@ -872,12 +872,7 @@ impl Master {
                 Some(agent.clone()),
                 wall,
             );
-            self.operator_event(OperatorEvent::TaskUpdated {
-                framework_id: task.framework_id.clone(),
-                status: status.clone(),
-                state: TaskState::Lost,
-            });
-            self.send_status(&task.framework_id, status);
+            self.publish_status(&task.framework_id, status);
             task.state = TaskState::Lost;
             self.remember_completed(task);
         }
