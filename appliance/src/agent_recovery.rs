@@ -3,8 +3,8 @@
 
 use crate::master_driver::log;
 use crate::MainError;
-use mesolite_core::agent::reconfiguration::{self, ReconfigurationPolicy};
-use mesolite_core::agent::{Agent, AgentConfig, CheckpointState};
+use mesolite_core::agent::reconfiguration::ReconfigurationPolicy;
+use mesolite_core::agent::{start_from, Agent, AgentConfig, StartFrom};
 use mesolite_core::time::Instant;
 use mesolite_platform::checkpoint::{self, AgentCheckpoint};
 use mesolite_platform::host;
@@ -40,20 +40,30 @@ pub fn start_agent_from_checkpoint(
     let (mut ckpt, mut state) = AgentCheckpoint::open(&dir).map_err(startup)?;
     let boot_id = host::boot_id();
     let recorded = ckpt.recorded_boot_id().map_err(startup)?;
-    let rebooted =
-        !state.is_empty() && matches!((&boot_id, &recorded), (Some(b), Some(r)) if b != r);
-    if let Some(refusal) = refusal(&state, &cfg, policy) {
-        if !rebooted {
+    let decision = start_from(
+        &state,
+        &cfg.info,
+        policy,
+        boot_id.as_deref(),
+        recorded.as_deref(),
+    );
+    let mut rebooted = false;
+    match decision {
+        StartFrom::New => {}
+        StartFrom::Checkpoint { rebooted: r } => rebooted = r,
+        StartFrom::Refuse(refusal) => {
             return Err(MainError::Startup(format!(
                 "{refusal} (or move {} away to start as a new agent; its tasks are not recovered)",
                 dir.display()
             )));
         }
-        log(&format!(
-            "the host rebooted and {refusal}; setting the old checkpoint aside and registering as \
-             a new agent"
-        ));
-        (ckpt, state) = ckpt.discard().map_err(startup)?;
+        StartFrom::DiscardAfterReboot(refusal) => {
+            log(&format!(
+                "the host rebooted and {refusal}; setting the old checkpoint aside and \
+                 registering as a new agent"
+            ));
+            (ckpt, state) = ckpt.discard().map_err(startup)?;
+        }
     }
     if let Some(id) = &boot_id {
         if recorded.as_ref() != Some(id) {
@@ -84,16 +94,4 @@ pub fn start_agent_from_checkpoint(
         checkpoint: ckpt,
         rebooted,
     })
-}
-
-/// The policy's refusal of the change from the checkpointed info to the configured one, as text.
-fn refusal(
-    state: &CheckpointState,
-    cfg: &AgentConfig,
-    policy: ReconfigurationPolicy,
-) -> Option<String> {
-    let old = state.info()?;
-    reconfiguration::check(policy, old, &cfg.info)
-        .err()
-        .map(|r| r.to_string())
 }

@@ -199,19 +199,14 @@ async fn accept_loop(
 
 async fn route(mut stream: TcpStream, internal: Internal, handler: Handler) {
     match net::sniff(&stream).await {
-        Ok(Sniffed::Internal) => match internal {
+        Ok(sniffed @ (Sniffed::Internal | Sniffed::InternalPrevious)) => match internal {
             Internal::Master(d) => {
-                if net::skip_preamble(&mut stream).await.is_ok() {
-                    master_driver::serve_agent(d, stream).await;
+                if net::skip_preamble(&mut stream).await.is_err() {
+                    return;
                 }
-            }
-            Internal::Refuse => {
-                log("refusing an internal-protocol connection: this process is not a master")
-            }
-        },
-        Ok(Sniffed::InternalPrevious) => match internal {
-            Internal::Master(d) => {
-                if net::skip_preamble(&mut stream).await.is_ok() {
+                if sniffed == Sniffed::Internal {
+                    master_driver::serve_agent(d, stream).await;
+                } else {
                     master_driver::serve_previous_agent(d, stream).await;
                 }
             }

@@ -22,6 +22,7 @@ mod view;
 pub use checkpoint::{CheckpointBatch, CheckpointState, Record};
 pub use executors::{ExecutorCallError, ExecutorEvent, ExecutorState, ExecutorView};
 pub use persist::CheckpointWritten;
+pub use recovery::{start_from, StartFrom};
 pub use teardown::{Teardown, TEARDOWN_ACK_WAIT};
 pub use view::{AgentTaskView, ExecutorDetail};
 

@@ -22,13 +22,54 @@
 
 use super::checkpoint::{CheckpointState, Record};
 use super::executors::ExecutorEntry;
+use super::reconfiguration::{self, ReconfigurationPolicy, Refusal};
 use super::{Agent, AgentConfig, AgentOutput, ExecutorEvent, ExecutorState, ExecutorStream};
 use crate::ids::{ExecutorId, FrameworkId, TaskId};
 use crate::task_state::TaskState;
 use crate::time::{Instant, WallTime};
-use crate::wire::{StatusReason, TaskStatus};
+use crate::wire::{AgentInfo, StatusReason, TaskStatus};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+
+/// How a starting agent uses what its checkpoint holds (Mesos `Slave::recover`, with the
+/// reboot fallback Mesos added in 1.4).
+#[derive(Debug)]
+pub enum StartFrom<'a> {
+    /// Nothing is checkpointed: a new agent ([`Agent::new`]).
+    New,
+    /// Recover the checkpointed agent ([`Agent::recover`]): its info is unchanged, or changed as
+    /// the policy allows. After a reboot none of its executors survived, and their pids may
+    /// belong to unrelated processes now: they are reported gone, never signalled.
+    Checkpoint { rebooted: bool },
+    /// The host rebooted and the policy refuses the change: the checkpoint is set aside and
+    /// the agent starts as a new agent.
+    DiscardAfterReboot(Refusal<'a>),
+    /// The policy refuses the change and the host did not reboot: the agent does not start.
+    Refuse(Refusal<'a>),
+}
+
+/// Decides how an agent configured with `info` starts from `state`. The host rebooted when
+/// both boot ids are known and differ (Mesos compares `meta/boot_id`).
+pub fn start_from<'a>(
+    state: &'a CheckpointState,
+    info: &'a AgentInfo,
+    policy: ReconfigurationPolicy,
+    boot_id: Option<&str>,
+    recorded_boot_id: Option<&str>,
+) -> StartFrom<'a> {
+    if state.is_empty() {
+        return StartFrom::New;
+    }
+    let rebooted = matches!((boot_id, recorded_boot_id), (Some(b), Some(r)) if b != r);
+    let refusal = state
+        .info()
+        .and_then(|old| reconfiguration::check(policy, old, info).err());
+    match (refusal, rebooted) {
+        (None, _) => StartFrom::Checkpoint { rebooted },
+        (Some(r), true) => StartFrom::DiscardAfterReboot(r),
+        (Some(r), false) => StartFrom::Refuse(r),
+    }
+}
 
 impl Agent {
     /// An agent rebuilt from its checkpoint: its id, frameworks, executors (each waiting to

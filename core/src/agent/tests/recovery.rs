@@ -561,3 +561,45 @@ fn an_update_after_a_task_ended_is_acknowledged_and_dropped() {
         .iter()
         .any(|o| matches!(o, AgentOutput::Log(l) if l.contains("already ended as TASK_FINISHED"))));
 }
+
+#[test]
+fn the_start_follows_the_policy_and_the_reboot_rule() {
+    use crate::agent::reconfiguration::ReconfigurationPolicy::{Additive, Equal};
+    use crate::agent::{start_from, StartFrom};
+    let (_, log) = busy_agent();
+    let state = CheckpointState::from_records(log).unwrap();
+    let same = info();
+    let mut grown = info();
+    grown.resources = Resources::parse("cpus:64;mem:1024000").unwrap();
+    let empty = CheckpointState::default();
+    let (b1, b2) = (Some("boot-1"), Some("boot-2"));
+    assert!(matches!(
+        start_from(&empty, &grown, Equal, b2, b1),
+        StartFrom::New
+    ));
+    assert!(matches!(
+        start_from(&state, &same, Equal, b1, b1),
+        StartFrom::Checkpoint { rebooted: false }
+    ));
+    assert!(matches!(
+        start_from(&state, &same, Equal, b2, b1),
+        StartFrom::Checkpoint { rebooted: true }
+    ));
+    // A boot id that cannot be read is not a reboot.
+    assert!(matches!(
+        start_from(&state, &same, Equal, None, b1),
+        StartFrom::Checkpoint { rebooted: false }
+    ));
+    assert!(matches!(
+        start_from(&state, &grown, Additive, b1, b1),
+        StartFrom::Checkpoint { rebooted: false }
+    ));
+    match start_from(&state, &grown, Equal, b1, b1) {
+        StartFrom::Refuse(r) => assert!(r.to_string().contains("cpus"), "{r}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(matches!(
+        start_from(&state, &grown, Equal, b2, b1),
+        StartFrom::DiscardAfterReboot(_)
+    ));
+}
