@@ -15,6 +15,7 @@ pub mod master;
 pub mod registry;
 pub mod resources;
 pub mod rng;
+pub mod sealed;
 pub mod task_state;
 pub mod time;
 pub mod wire;

@@ -19,6 +19,7 @@
 
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::registry::crc32c;
+use crate::sealed::{seal, unseal, SealError, SealProblem};
 use crate::task_state::TaskState;
 use crate::wire::{AgentInfo, ExecutorSpec, FrameworkRecord, StatusUpdate, TaskSpec};
 use alloc::collections::{BTreeMap, VecDeque};
@@ -36,7 +37,7 @@ pub const MAX_CHECKPOINT_BYTES: usize = 256 * 1024 * 1024;
 /// First bytes of a checkpoint snapshot file.
 pub const CHECKPOINT_SNAPSHOT_MAGIC: [u8; 8] = *b"MLAGTSNP";
 /// Bytes of a snapshot header (magic, version, length, checksum).
-pub const CHECKPOINT_SNAPSHOT_HEADER_LEN: usize = 8 + 1 + 4 + 4;
+pub const CHECKPOINT_SNAPSHOT_HEADER_LEN: usize = crate::sealed::SEALED_HEADER_LEN;
 
 /// One fact the agent must not forget. Records are applied in order by [`CheckpointState::apply`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -586,57 +587,39 @@ pub fn decode_log(bytes: &[u8]) -> Result<(Vec<LoggedBatch>, usize), CheckpointL
 pub fn encode_checkpoint_snapshot(
     state: &CheckpointState,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
-    let mut out = Vec::with_capacity(CHECKPOINT_SNAPSHOT_HEADER_LEN + 256);
-    out.extend_from_slice(&CHECKPOINT_SNAPSHOT_MAGIC);
-    out.push(CHECKPOINT_FORMAT_VERSION);
-    out.extend_from_slice(&[0u8; 8]);
-    out = postcard::to_extend(&state.snapshot_records(), out)
-        .map_err(|_| CheckpointEncodeError::Serialize)?;
-    let len = out.len() - CHECKPOINT_SNAPSHOT_HEADER_LEN;
-    if len > MAX_CHECKPOINT_BYTES {
-        return Err(CheckpointEncodeError::TooLarge { len });
-    }
-    let crc = crc32c(&out[CHECKPOINT_SNAPSHOT_HEADER_LEN..]);
-    out[9..13].copy_from_slice(&(len as u32).to_le_bytes());
-    out[13..17].copy_from_slice(&crc.to_le_bytes());
-    Ok(out)
+    let records = state.snapshot_records();
+    seal(
+        &CHECKPOINT_SNAPSHOT_MAGIC,
+        CHECKPOINT_FORMAT_VERSION,
+        &records,
+        MAX_CHECKPOINT_BYTES,
+    )
+    .map_err(|e| match e {
+        SealError::Serialize => CheckpointEncodeError::Serialize,
+        SealError::TooLarge { len } => CheckpointEncodeError::TooLarge { len },
+    })
 }
 
 /// Decodes and replays a snapshot file made by [`encode_checkpoint_snapshot`].
 pub fn decode_checkpoint_snapshot(bytes: &[u8]) -> Result<CheckpointState, CheckpointProblem> {
-    let header = CHECKPOINT_SNAPSHOT_HEADER_LEN;
-    if bytes.len() < header {
-        if !CHECKPOINT_SNAPSHOT_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
-            return Err(CheckpointProblem::BadMagic);
+    let (_, body) = unseal(
+        bytes,
+        &CHECKPOINT_SNAPSHOT_MAGIC,
+        readable_version,
+        MAX_CHECKPOINT_BYTES,
+    )
+    .map_err(|p| match p {
+        SealProblem::BadMagic => CheckpointProblem::BadMagic,
+        SealProblem::UnsupportedVersion(v) => CheckpointProblem::UnsupportedVersion(v),
+        SealProblem::Truncated { expected, found } => {
+            CheckpointProblem::Truncated { expected, found }
         }
-        return Err(CheckpointProblem::Truncated {
-            expected: header as u64,
-            found: bytes.len() as u64,
-        });
-    }
-    if bytes[..8] != CHECKPOINT_SNAPSHOT_MAGIC {
-        return Err(CheckpointProblem::BadMagic);
-    }
-    if !readable_version(bytes[8]) {
-        return Err(CheckpointProblem::UnsupportedVersion(bytes[8]));
-    }
-    let len = u32::from_le_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]) as u64;
-    let crc = u32::from_le_bytes([bytes[13], bytes[14], bytes[15], bytes[16]]);
-    if len > MAX_CHECKPOINT_BYTES as u64 {
-        return Err(CheckpointProblem::BadLength(len));
-    }
-    let expected = header as u64 + len;
-    let found = bytes.len() as u64;
-    if found < expected {
-        return Err(CheckpointProblem::Truncated { expected, found });
-    }
-    if found > expected {
-        return Err(CheckpointProblem::TrailingBytes { expected, found });
-    }
-    let body = &bytes[header..];
-    if crc32c(body) != crc {
-        return Err(CheckpointProblem::ChecksumMismatch);
-    }
+        SealProblem::TrailingBytes { expected, found } => {
+            CheckpointProblem::TrailingBytes { expected, found }
+        }
+        SealProblem::TooLarge(len) => CheckpointProblem::BadLength(len),
+        SealProblem::ChecksumMismatch => CheckpointProblem::ChecksumMismatch,
+    })?;
     let records = decode_records_body(body)?;
     CheckpointState::from_records(records).map_err(CheckpointProblem::Inconsistent)
 }

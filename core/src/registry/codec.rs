@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crc::crc32c;
 use super::state::{apply_owned, Op, OpError, Registry, RegistryInvalid};
+use crate::sealed::{seal, unseal, SealError, SealProblem};
 
 /// One durable write: a batch of operations that each changed the registry, in order.
 /// `index` is the registry version after the entry is applied (the first entry has index 1).
@@ -31,7 +32,7 @@ pub const SNAPSHOT_MAGIC: [u8; 8] = *b"MLREGSNP";
 /// Format version of the snapshot file.
 pub const SNAPSHOT_FORMAT_VERSION: u8 = 1;
 /// Bytes of a snapshot header (magic, version, length, checksum).
-pub const SNAPSHOT_HEADER_LEN: usize = 8 + 1 + 4 + 4;
+pub const SNAPSHOT_HEADER_LEN: usize = crate::sealed::SEALED_HEADER_LEN;
 /// Largest snapshot body accepted, written or read.
 pub const MAX_SNAPSHOT_BYTES: usize = 1024 * 1024 * 1024;
 
@@ -275,58 +276,37 @@ impl fmt::Display for SnapshotError {
 
 /// The snapshot file bytes for `reg`.
 pub fn encode_snapshot(reg: &Registry) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::with_capacity(SNAPSHOT_HEADER_LEN + 256);
-    out.extend_from_slice(&SNAPSHOT_MAGIC);
-    out.push(SNAPSHOT_FORMAT_VERSION);
-    out.extend_from_slice(&[0u8; 8]);
-    out = postcard::to_extend(reg, out).map_err(|_| EncodeError::Serialize)?;
-    let body_len = out.len() - SNAPSHOT_HEADER_LEN;
-    if body_len > MAX_SNAPSHOT_BYTES {
-        return Err(EncodeError::TooLarge {
-            len: body_len,
+    seal(
+        &SNAPSHOT_MAGIC,
+        SNAPSHOT_FORMAT_VERSION,
+        reg,
+        MAX_SNAPSHOT_BYTES,
+    )
+    .map_err(|e| match e {
+        SealError::Serialize => EncodeError::Serialize,
+        SealError::TooLarge { len } => EncodeError::TooLarge {
+            len,
             max: MAX_SNAPSHOT_BYTES,
-        });
-    }
-    let crc = crc32c(&out[SNAPSHOT_HEADER_LEN..]);
-    out[9..13].copy_from_slice(&(body_len as u32).to_le_bytes());
-    out[13..17].copy_from_slice(&crc.to_le_bytes());
-    Ok(out)
+        },
+    })
 }
 
 /// Decodes and validates a snapshot file made by [`encode_snapshot`].
 pub fn decode_snapshot(bytes: &[u8]) -> Result<Registry, SnapshotError> {
-    if bytes.len() < SNAPSHOT_HEADER_LEN {
-        if !SNAPSHOT_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
-            return Err(SnapshotError::BadMagic);
-        }
-        return Err(SnapshotError::Truncated {
-            expected: SNAPSHOT_HEADER_LEN as u64,
-            found: bytes.len() as u64,
-        });
-    }
-    if bytes[..8] != SNAPSHOT_MAGIC {
-        return Err(SnapshotError::BadMagic);
-    }
-    if bytes[8] != SNAPSHOT_FORMAT_VERSION {
-        return Err(SnapshotError::UnsupportedVersion(bytes[8]));
-    }
-    let len = u32::from_le_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]) as u64;
-    let crc = u32::from_le_bytes([bytes[13], bytes[14], bytes[15], bytes[16]]);
-    if len > MAX_SNAPSHOT_BYTES as u64 {
-        return Err(SnapshotError::TooLarge(len));
-    }
-    let expected = SNAPSHOT_HEADER_LEN as u64 + len;
-    let found = bytes.len() as u64;
-    if found < expected {
-        return Err(SnapshotError::Truncated { expected, found });
-    }
-    if found > expected {
-        return Err(SnapshotError::TrailingBytes { expected, found });
-    }
-    let body = &bytes[SNAPSHOT_HEADER_LEN..];
-    if crc32c(body) != crc {
-        return Err(SnapshotError::ChecksumMismatch);
-    }
+    let readable = |v| v == SNAPSHOT_FORMAT_VERSION;
+    let (_, body) =
+        unseal(bytes, &SNAPSHOT_MAGIC, readable, MAX_SNAPSHOT_BYTES).map_err(|p| match p {
+            SealProblem::BadMagic => SnapshotError::BadMagic,
+            SealProblem::UnsupportedVersion(v) => SnapshotError::UnsupportedVersion(v),
+            SealProblem::Truncated { expected, found } => {
+                SnapshotError::Truncated { expected, found }
+            }
+            SealProblem::TrailingBytes { expected, found } => {
+                SnapshotError::TrailingBytes { expected, found }
+            }
+            SealProblem::TooLarge(len) => SnapshotError::TooLarge(len),
+            SealProblem::ChecksumMismatch => SnapshotError::ChecksumMismatch,
+        })?;
     let reg = match postcard::take_from_bytes::<Registry>(body) {
         Ok((reg, [])) => reg,
         _ => return Err(SnapshotError::Undecodable),
