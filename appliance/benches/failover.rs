@@ -21,6 +21,10 @@
 //! The binary is `MESOLITE_BENCH_BIN` when set (`cargo xtask bench` points it at the static musl
 //! binary that ships), else the one cargo built for this bench.
 
+mod common;
+
+use common::{fail, machine, median, BenchError, Master};
+
 use hyper::StatusCode;
 use mesolite_appliance::client;
 use mesolite_core::ids::{ExecutorId, FrameworkId, Role, TaskId};
@@ -34,12 +38,10 @@ use mesolite_platform::limits;
 use mesolite_platform::net::FrameReader;
 use smol::io::AsyncWriteExt;
 use smol::net::TcpStream;
-use std::fmt;
 use std::fs;
 use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -53,36 +55,8 @@ const JITTER_MAX: Duration = Duration::from_secs(1);
 /// Longest the cluster may take to reach its size, and a run to complete.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(600);
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The one framework all tasks belong to.
 const FRAMEWORK_ID: &str = "fobench-0000-framework";
-
-/// Why the bench could not measure.
-#[derive(Debug)]
-struct BenchError(String);
-
-impl fmt::Display for BenchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn fail(msg: impl Into<String>) -> BenchError {
-    BenchError(msg.into())
-}
-
-fn machine() -> String {
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string());
-    format!("nproc={nproc} cpu=\"{model}\"")
-}
 
 /// A cluster size, how often each mode is measured, and what it is compared with.
 #[derive(Clone, Copy)]
@@ -113,9 +87,7 @@ impl Mode {
 
 fn main() {
     println!("machine {}", machine());
-    let bin = std::env::var_os("MESOLITE_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mesolite")));
+    let bin = common::binary();
     println!("binary {}", bin.display());
     let quick = std::env::var("MESOLITE_BENCH_QUICK").is_ok_and(|v| v == "1");
     // Both the simulated agents and the master (which inherits the limit) hold one descriptor
@@ -167,7 +139,7 @@ fn main() {
 
 /// Builds one cluster and measures both modes on it.
 fn run_shape(bin: &Path, shape: Shape) -> Result<(), BenchError> {
-    let mut master = Master::start(bin)?;
+    let mut master = Master::start(bin, "failover")?;
     let ex = Rc::new(smol::LocalExecutor::new());
     let result = smol::block_on(ex.run(measure_shape(&ex, &mut master, shape)));
     result.map_err(|e| fail(format!("{e}\n{}", master.log_tail())))
@@ -288,12 +260,6 @@ fn verdict(holds: bool) -> &'static str {
     } else {
         "MISSED"
     }
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
@@ -668,114 +634,4 @@ async fn operator_count(master: &str, call: &str, pointer: &str) -> Result<usize
         .pointer(pointer)
         .and_then(serde_json::Value::as_array)
         .map_or(0, Vec::len))
-}
-
-/// A master process on a work dir that outlives its restarts; dropping it kills the master and
-/// removes the directory.
-struct Master {
-    bin: PathBuf,
-    /// The address as the HTTP client takes it, and as agents connect to it (an address, so
-    /// ten thousand connects do not each resolve a name on the blocking thread pool).
-    addr: String,
-    socket: SocketAddr,
-    dir: PathBuf,
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Master {
-    fn start(bin: &Path) -> Result<Master, BenchError> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| fail(format!("cannot find a free port: {e}")))?;
-        let dir =
-            std::env::temp_dir().join(format!("mesolite-bench-failover-{}", std::process::id()));
-        fs::create_dir_all(dir.join("master"))
-            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-        let mut master = Master {
-            bin: bin.to_path_buf(),
-            addr: format!("127.0.0.1:{port}"),
-            socket: SocketAddr::from(([127, 0, 0, 1], port)),
-            log: dir.join("master.log"),
-            dir,
-            child: None,
-        };
-        master.spawn()?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(Ok(Some(status))) = master.child.as_mut().map(Child::try_wait) {
-                return Err(fail(format!(
-                    "the master exited with {status}\n{}",
-                    master.log_tail()
-                )));
-            }
-            if smol::block_on(client::get(&master.addr, "/health"))
-                .is_ok_and(|(s, _)| s == StatusCode::OK)
-            {
-                return Ok(master);
-            }
-            if Instant::now() >= deadline {
-                return Err(fail(format!(
-                    "the master never answered GET /health\n{}",
-                    master.log_tail()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Starts the master process (on the same work dir and port each time), logging to the
-    /// end of the log file.
-    fn spawn(&mut self) -> Result<(), BenchError> {
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| fail(format!("log file: {e}")))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| fail(format!("log file: {e}")))?;
-        let child = Command::new(&self.bin)
-            .args(["master", "--listen", &self.addr, "--work-dir"])
-            .arg(self.dir.join("master"))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| fail(format!("cannot start {}: {e}", self.bin.display())))?;
-        self.child = Some(child);
-        Ok(())
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
-    }
-
-    /// SIGKILLs the master and reaps it: a crash, with no chance to say goodbye.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let start = lines.len().saturating_sub(15);
-        format!(
-            "----- master log (last lines) -----\n{}",
-            lines[start..].join("\n")
-        )
-    }
-}
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        self.kill();
-        if let Err(e) = fs::remove_dir_all(&self.dir) {
-            eprintln!("failover: could not remove {}: {e}", self.dir.display());
-        }
-    }
 }

@@ -17,6 +17,10 @@
 //!
 //! The binary is `MESOLITE_BENCH_BIN` when set, else the one cargo built for this bench.
 
+mod common;
+
+use common::{binary, fail, machine, median, BenchError, Master};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -33,11 +37,6 @@ use mesolite_core::wire::{
 use mesolite_platform::net::{self, FrameReader};
 use serde_json::json;
 use std::cell::RefCell;
-use std::fmt;
-use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,34 +54,6 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 const CONCURRENT_CLIENTS: usize = 20;
 /// Longest the cluster may take to reach its size.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
-const START_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Why the bench could not measure.
-#[derive(Debug)]
-struct BenchError(String);
-
-impl fmt::Display for BenchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn fail(msg: impl Into<String>) -> BenchError {
-    BenchError(msg.into())
-}
-
-fn machine() -> String {
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string());
-    format!("nproc={nproc} cpu=\"{model}\"")
-}
 
 /// The cluster's shape.
 #[derive(Clone, Copy)]
@@ -95,9 +66,7 @@ struct Shape {
 
 fn main() {
     println!("machine {}", machine());
-    let bin = std::env::var_os("MESOLITE_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mesolite")));
+    let bin = binary();
     println!("binary {}", bin.display());
     let quick = std::env::var("MESOLITE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let shape = if quick {
@@ -113,7 +82,7 @@ fn main() {
             tasks_per_framework: 2000,
         }
     };
-    let result = Master::start(&bin).and_then(|master| {
+    let result = Master::start(&bin, "get-state").and_then(|master| {
         let ex = Rc::new(smol::LocalExecutor::new());
         let run = smol::block_on(ex.run(measure(ex.clone(), master.addr.clone(), shape)));
         run.map_err(|e| fail(format!("{e}\n{}", master.log_tail())))
@@ -235,12 +204,6 @@ async fn twenty_clients(
         c.await?;
     }
     Ok(started.elapsed().as_secs_f64() * 1000.0)
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// One GET_STATE on a new connection, read to the end and kept: the body and the milliseconds
@@ -786,95 +749,4 @@ fn scalar(offer: &v1::Offer, name: &str) -> f64 {
         .filter(|r| r.name == name)
         .filter_map(|r| r.scalar.map(|s| s.value))
         .sum()
-}
-
-/// A started master in a scratch directory; dropping it stops the master and removes the directory.
-struct Master {
-    addr: String,
-    dir: PathBuf,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Master {
-    fn start(bin: &Path) -> Result<Master, BenchError> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| fail(format!("cannot find a free port: {e}")))?;
-        let dir =
-            std::env::temp_dir().join(format!("mesolite-bench-get-state-{}", std::process::id()));
-        fs::create_dir_all(dir.join("master"))
-            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-        let log = dir.join("master.log");
-        let out = fs::File::create(&log).map_err(|e| fail(format!("log file: {e}")))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| fail(format!("log file: {e}")))?;
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(bin)
-            .args(["master", "--listen", &addr, "--work-dir"])
-            .arg(dir.join("master"))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| fail(format!("cannot start {}: {e}", bin.display())))?;
-        let mut master = Master {
-            addr,
-            dir,
-            child,
-            log,
-        };
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = master.child.try_wait() {
-                return Err(fail(format!(
-                    "the master exited with {status}\n{}",
-                    master.log_tail()
-                )));
-            }
-            if smol::block_on(client::get(&master.addr, "/health"))
-                .is_ok_and(|(s, _)| s == StatusCode::OK)
-            {
-                return Ok(master);
-            }
-            if Instant::now() >= deadline {
-                return Err(fail(format!(
-                    "the master never answered GET /health\n{}",
-                    master.log_tail()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let start = lines.len().saturating_sub(15);
-        format!(
-            "----- master log (last lines) -----\n{}",
-            lines[start..].join("\n")
-        )
-    }
-}
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if let Err(e) = fs::remove_dir_all(&self.dir) {
-            eprintln!("get_state: could not remove {}: {e}", self.dir.display());
-        }
-    }
 }

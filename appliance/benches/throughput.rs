@@ -14,15 +14,17 @@
 //! runs N = 50 and 200 instead of 200 and 2,000. Processes, executors, tasks and the scratch
 //! directory are cleaned up however a case ends.
 
+mod common;
+
+use common::{binary, fail, free_port, machine, BenchError};
+
 use mesolite_appliance::client::{self, EventStream};
 use mesolite_appliance::v1::{self, from_json};
 use mesolite_core::task_state::TaskState;
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -45,40 +47,6 @@ const ACK_CONNECTIONS: usize = 4;
 const CASE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a started process may take to answer `GET /health`.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Why a case could not be measured.
-#[derive(Debug)]
-struct BenchError(String);
-
-impl fmt::Display for BenchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn fail(msg: impl Into<String>) -> BenchError {
-    BenchError(msg.into())
-}
-
-fn machine() -> String {
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string());
-    format!("nproc={nproc} cpu=\"{model}\"")
-}
-
-/// The mesolite binary to run.
-fn binary() -> PathBuf {
-    std::env::var_os("MESOLITE_BENCH_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mesolite")))
-}
 
 fn main() {
     println!("machine {}", machine());
@@ -594,14 +562,6 @@ fn scalar(offer: &v1::Offer, name: &str) -> f64 {
         .filter(|r| r.name == name)
         .filter_map(|r| r.scalar.map(|s| s.value))
         .sum()
-}
-
-/// A free loopback port (bound to port 0, read, released).
-fn free_port() -> Result<u16, BenchError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| fail(format!("bind: {e}")))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| fail(format!("local_addr: {e}")))
 }
 
 /// A started process with its log file.
