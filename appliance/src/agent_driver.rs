@@ -3,7 +3,7 @@
 //! executor streams and runs timers.
 
 use crate::convert;
-use crate::event_queue::{event_queue, EventReceiver, EventSender, QueueError};
+use crate::event_queue::{event_queue, EventReceiver, EventSender};
 use crate::master_driver::log;
 use mesolite_core::agent::{Agent, AgentOutput, CheckpointWritten, ExecutorStream, Record};
 use mesolite_core::ids::ContainerId;
@@ -233,22 +233,11 @@ impl AgentDriver {
                 AgentOutput::ToExecutor { stream, event } => {
                     let record = convert::executor_event_record(&self.agent.borrow(), &event);
                     let mut streams = self.exec_streams.borrow_mut();
-                    let Some(tx) = streams.get(&stream) else {
-                        continue;
-                    };
-                    match tx.push(record) {
-                        Ok(()) => {}
-                        Err(QueueError::Closed) => {
-                            streams.remove(&stream);
-                        }
-                        Err(e) => {
-                            log(&format!(
-                                "executor stream {} has {e}; disconnecting the slow executor",
-                                stream.0
-                            ));
-                            // Dropping the sender ends the response; the executor reconnects.
-                            streams.remove(&stream);
-                        }
+                    let keep = streams.get(&stream).is_some_and(|tx| {
+                        tx.deliver(record, || format!("executor stream {}", stream.0))
+                    });
+                    if !keep {
+                        streams.remove(&stream);
                     }
                 }
                 AgentOutput::CloseExecutorStream { stream } => {

@@ -93,6 +93,23 @@ impl EventSender {
             Err(TrySendError::Closed(_)) => Err(QueueError::Closed),
         }
     }
+
+    /// [`EventSender::push`] for a driver holding many subscribers: false when this one must be
+    /// dropped (dropping the sender ends its response; the subscriber reconnects). A subscriber
+    /// cut off for being slow gets a log line naming it (`who`).
+    pub fn deliver(&self, record: Bytes, who: impl FnOnce() -> String) -> bool {
+        match self.push(record) {
+            Ok(()) => true,
+            Err(QueueError::Closed) => false,
+            Err(e) => {
+                crate::master_driver::log(&format!(
+                    "{} has {e}; disconnecting the slow subscriber",
+                    who()
+                ));
+                false
+            }
+        }
+    }
 }
 
 /// The subscriber's end: a stream of records, in order.
@@ -157,5 +174,19 @@ mod tests {
             tx.push(Bytes::from_static(b"x")),
             Err(QueueError::TooManyBytes)
         );
+    }
+
+    #[test]
+    fn deliver_keeps_a_subscriber_until_it_is_gone_or_too_slow() {
+        let (tx, rx) = with_limits(1, 1 << 20);
+        let mut named = false;
+        assert!(tx.deliver(Bytes::from_static(b"a"), || unreachable!("not cut off")));
+        assert!(!tx.deliver(Bytes::from_static(b"b"), || {
+            named = true;
+            "stream 7".to_string()
+        }));
+        assert!(named, "a slow subscriber is named in the log line");
+        drop(rx);
+        assert!(!tx.deliver(Bytes::from_static(b"c"), || unreachable!("closed is quiet")));
     }
 }

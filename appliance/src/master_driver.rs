@@ -3,7 +3,7 @@
 //! It holds no cluster logic of its own.
 
 use crate::convert;
-use crate::event_queue::{event_queue, EventReceiver, EventSender, QueueError};
+use crate::event_queue::{event_queue, EventReceiver, EventSender};
 use crate::operator::rendered::{RenderCache, StateQuery};
 use bytes::Bytes;
 use mesolite_core::master::{
@@ -208,21 +208,11 @@ impl MasterDriver {
 
     fn to_stream(&self, stream: StreamId, record: Bytes) {
         let mut streams = self.streams.borrow_mut();
-        let Some(tx) = streams.get(&stream) else {
-            return;
-        };
-        match tx.push(record) {
-            Ok(()) => {}
-            Err(QueueError::Closed) => {
-                streams.remove(&stream);
-            }
-            Err(e) => {
-                log(&format!(
-                    "scheduler stream {} has {e}; disconnecting the slow subscriber",
-                    stream.0
-                ));
-                streams.remove(&stream);
-            }
+        let keep = streams
+            .get(&stream)
+            .is_some_and(|tx| tx.deliver(record, || format!("scheduler stream {}", stream.0)));
+        if !keep {
+            streams.remove(&stream);
         }
     }
 
@@ -264,16 +254,7 @@ impl MasterDriver {
 
     fn to_operators(&self, record: Bytes) {
         let mut streams = self.operator_streams.borrow_mut();
-        streams.retain(|id, tx| match tx.push(record.clone()) {
-            Ok(()) => true,
-            Err(QueueError::Closed) => false,
-            Err(e) => {
-                log(&format!(
-                    "operator stream {id} has {e}; disconnecting the slow subscriber"
-                ));
-                false
-            }
-        });
+        streams.retain(|id, tx| tx.deliver(record.clone(), || format!("operator stream {id}")));
     }
 
     fn operator_stream_closed(&self, id: u64) {
