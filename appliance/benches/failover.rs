@@ -337,6 +337,7 @@ fn agent_setup(index: usize, shape: Shape) -> Result<AgentSetup, BenchError> {
                 name: id,
                 state: TaskState::Running,
                 resources: task_resources.clone(),
+                role: Some(Role::new("*")),
             }
         })
         .collect();

@@ -13,7 +13,7 @@ use mesolite_core::master::{
 };
 use mesolite_core::resources::{Range, RangeSet, RangeSetError, Resources, MAX_RANGES};
 use mesolite_core::time::{Duration, WallTime};
-use mesolite_core::wire::{self, CommandSpec, StatusReason, StatusSource, TaskSpec};
+use mesolite_core::wire::{self, CommandSpec, ExecutorSpec, StatusReason, StatusSource, TaskSpec};
 
 /// One RecordIO record: `<length>\n<json>`.
 pub fn record(json: String) -> Bytes {
@@ -299,12 +299,13 @@ fn fill_task(t: &v1::TaskInfo, launch: &mut TaskLaunch) -> Result<(), String> {
             .command
             .as_ref()
             .ok_or_else(|| String::from("executor.command is required"))?;
-        launch.executor = Some((
-            ids::ExecutorId::new(e.executor_id.value.clone()),
-            e.name.clone().unwrap_or_default(),
-            command_from_v1(cmd, "executor.command")?,
-            task_resources(&e.resources, "executor.resources")?,
-        ));
+        launch.executor = Some(ExecutorSpec {
+            executor_id: ids::ExecutorId::new(e.executor_id.value.clone()),
+            name: e.name.clone().unwrap_or_default(),
+            command: Some(command_from_v1(cmd, "executor.command")?),
+            resources: task_resources(&e.resources, "executor.resources")?,
+            data: e.data.as_ref().map(|d| d.0.clone()),
+        });
     }
     Ok(())
 }
@@ -955,6 +956,7 @@ pub fn executor_event_record(agent: &Agent, e: &ExecutorEvent) -> Bytes {
             executor_info.command = executor.command.as_ref().map(command_to_v1);
             executor_info.name = (!executor.name.is_empty()).then(|| executor.name.clone());
             executor_info.resources = resources_to_v1(&executor.resources, None);
+            executor_info.data = executor.data.as_ref().map(|d| B64(d.clone()));
             Event::subscribed(v1::executor::Subscribed {
                 executor_info,
                 framework_info: framework_record_to_v1(framework),

@@ -389,20 +389,27 @@ pub async fn store_task(d: Rc<MasterDriver>, mut store: Store, wake: Receiver<()
 
 /// Serves one agent connection speaking the internal protocol (preamble already consumed).
 pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
-    serve_agent_speaking(d, stream, |msg: AgentToMaster| msg).await
+    serve_agent_speaking(d, stream, |msg: AgentToMaster| msg, |msg| msg).await
 }
 
 /// [`serve_agent`] for an agent speaking the previous protocol version: its messages are read
-/// in that version's shape and upgraded; what the master sends is the same in both versions.
+/// in that version's shape and upgraded, and what the master sends is downgraded to it.
 pub async fn serve_previous_agent(d: Rc<MasterDriver>, stream: TcpStream) {
-    let upgrade = mesolite_core::wire::previous::AgentToMasterV1::upgrade;
-    serve_agent_speaking(d, stream, upgrade).await
+    use mesolite_core::wire::previous::{AgentToMasterV2, MasterToAgentV2};
+    serve_agent_speaking(
+        d,
+        stream,
+        AgentToMasterV2::upgrade,
+        MasterToAgentV2::downgrade,
+    )
+    .await
 }
 
-async fn serve_agent_speaking<M: serde::de::DeserializeOwned>(
+async fn serve_agent_speaking<M: serde::de::DeserializeOwned, W: serde::Serialize>(
     d: Rc<MasterDriver>,
     stream: TcpStream,
     upgrade: impl Fn(M) -> AgentToMaster,
+    downgrade: impl Fn(MasterToAgent) -> W,
 ) {
     let conn = ConnId(d.next_id());
     let (tx, rx) = channel::unbounded::<Outgoing<MasterToAgent>>();
@@ -418,7 +425,7 @@ async fn serve_agent_speaking<M: serde::de::DeserializeOwned>(
             .handle_agent_message(now, wall, conn, upgrade(msg));
         d.drain();
     };
-    if let Some(e) = net::pump(stream, rx, on_message).await {
+    if let Some(e) = net::pump_as(stream, rx, downgrade, on_message).await {
         log(&format!("closing agent connection from {peer}: {e}"));
     }
     d.agent_conns.borrow_mut().remove(&conn);

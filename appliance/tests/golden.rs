@@ -514,6 +514,7 @@ fn subscribed_event_for(custom: bool) -> ExecutorEvent {
             } else {
                 Resources::new()
             },
+            data: custom.then(|| b"cfg".to_vec()),
         }),
         agent_id: Some(AgentId::from("c-S0")),
         container_id: ContainerId::from("ct1"),
@@ -563,6 +564,8 @@ fn executor_subscribed_custom_executor_type() {
     assert_eq!(info["command"]["value"], "./my-executor", "{got}");
     assert_eq!(info["name"], "my executor", "{got}");
     assert_eq!(info["resources"][0]["name"], "cpus", "{got}");
+    // mesos.proto: ExecutorInfo { optional bytes data = 4; } (base64 in JSON)
+    assert_eq!(info["data"], "Y2Zn", "{got}");
     let generated = parse(&executor_event(&a, &subscribed_event_for(false)));
     assert_eq!(
         generated["subscribed"]["executor_info"]["type"], "DEFAULT",
@@ -589,6 +592,7 @@ fn executor_launch() {
             name: String::new(),
             command: None,
             resources: Resources::new(),
+            data: None,
         },
         command: Some(CommandSpec {
             shell: true,
@@ -597,6 +601,7 @@ fn executor_launch() {
         }),
         kill_grace: Some(Duration::from_secs(3)),
         data: b"x".to_vec(),
+        role: None,
     };
     let golden = format!(
         r#"{{"type":"LAUNCH","launch":{{"task":{{"name":"t1","task_id":{{"value":"t1"}},
@@ -1175,6 +1180,7 @@ fn agent_with_task() -> Agent {
             name: String::new(),
             command: None,
             resources: Resources::new(),
+            data: None,
         },
         command: Some(CommandSpec {
             shell: true,
@@ -1183,6 +1189,7 @@ fn agent_with_task() -> Agent {
         }),
         kill_grace: None,
         data: Vec::new(),
+        role: None,
     };
     a.handle_master_message(
         T0,

@@ -1,41 +1,43 @@
 //! Rolling upgrades: an upgraded master still takes agents speaking the previous internal
-//! protocol version, and refuses versions it does not know, naming them.
+//! protocol version (reading its messages in that shape and sending it theirs), and refuses
+//! versions it does not know, naming them.
 
 mod common;
 
 use common::*;
 use mesolite_core::resources::Resources;
-use mesolite_core::wire::previous::{AgentInfoV1, AgentToMasterV1};
-use mesolite_core::wire::{decode_frame, encode_frame, MasterToAgent, PREAMBLE};
+use mesolite_core::wire::previous::{AgentToMasterV2, MasterToAgentV2};
+use mesolite_core::wire::{decode_frame, encode_frame, AgentInfo, PREAMBLE};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// Reads one frame from `s` and decodes it as a master's message.
-fn read_message(s: &mut TcpStream) -> MasterToAgent {
+/// Reads one frame from `s` and decodes it as a master's message in the previous version.
+fn read_message(s: &mut TcpStream) -> MasterToAgentV2 {
     let mut len = [0u8; 4];
     s.read_exact(&mut len).expect("a frame length");
     let mut payload = vec![0u8; u32::from_le_bytes(len) as usize];
     s.read_exact(&mut payload).expect("a frame");
-    decode_frame(&payload).expect("a master message")
+    decode_frame(&payload).expect("a master message in the previous version")
 }
 
 #[test]
-fn a_master_registers_an_agent_speaking_the_previous_protocol_version() {
-    let mut h = Harness::new("protov1");
+fn a_master_registers_an_agent_speaking_the_previous_protocol_version_and_sends_it_tasks() {
+    let mut h = Harness::new("protov2");
     let port = free_port();
     h.start_master(port, &h.path("master"));
     let mut s = TcpStream::connect(loopback(port)).expect("connect");
     s.set_read_timeout(Some(WAIT)).expect("timeout");
     let mut bytes = PREAMBLE.to_vec();
     bytes.push(mesolite_core::wire::previous::VERSION);
-    let register = AgentToMasterV1::Register {
-        info: AgentInfoV1 {
+    let register = AgentToMasterV2::Register {
+        info: AgentInfo {
             hostname: "old-agent".into(),
             ip: "127.0.0.1".into(),
             port: free_port(),
             resources: Resources::parse("cpus:1;mem:256").expect("resources"),
-            attributes: vec![("rack".into(), "a".into())],
+            attributes: Vec::new(),
+            domain: None,
             version: "1.5.0".into(),
         },
     };
@@ -43,18 +45,33 @@ fn a_master_registers_an_agent_speaking_the_previous_protocol_version() {
     s.write_all(&bytes).expect("send");
     let id = loop {
         match read_message(&mut s) {
-            MasterToAgent::Registered { id } => break id,
-            MasterToAgent::Ping { .. } => continue,
+            MasterToAgentV2::Registered { id } => break id,
+            MasterToAgentV2::Ping { .. } => continue,
             other => panic!("expected Registered, got {other:?}"),
         }
     };
     let listed = wait_agents(port, 1);
     assert_eq!(listed[0].id, id.as_str());
     let agents = operator(port, "GET_AGENTS");
-    let info = &agents["get_agents"]["agents"][0]["agent_info"];
-    assert_eq!(info["hostname"], "old-agent");
-    assert_eq!(info["attributes"][0]["name"], "rack");
-    assert_eq!(info["attributes"][0]["text"]["value"], "a");
+    assert_eq!(
+        agents["get_agents"]["agents"][0]["agent_info"]["hostname"],
+        "old-agent"
+    );
+
+    // A task placed on the old agent reaches it in the previous version's shape.
+    let master = loopback(port);
+    let _run = h.spawn_cli("run", &["run", "--master", &master, "--", "true"]);
+    let task = loop {
+        match read_message(&mut s) {
+            MasterToAgentV2::RunTask { task, .. } => break task,
+            MasterToAgentV2::Ping { .. } => continue,
+            other => panic!("expected RunTask, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        task.command.as_ref().map(|c| c.value.as_str()),
+        Some("true")
+    );
 }
 
 #[test]

@@ -148,6 +148,8 @@ pub fn get_executors(a: &Agent) -> api::GetExecutors {
         if let Some(spec) = e.spec {
             info.name = (!spec.name.is_empty()).then(|| spec.name.clone());
             info.resources = resources_to_v1(&spec.resources, None);
+            info.command = spec.command.as_ref().map(convert::command_to_v1);
+            info.data = spec.data.as_ref().map(|d| v1::Bytes(d.clone()));
         }
         let executor = api::Executor {
             executor_info: info,

@@ -382,17 +382,16 @@ fn populated() -> (Master, FrameworkId) {
                         value: "true".to_string(),
                         ..Default::default()
                     }),
-                    executor: custom.then(|| {
-                        (
-                            ExecutorId::new(format!("exec-{n}")),
-                            "an executor".to_string(),
-                            CommandSpec {
-                                shell: true,
-                                value: "run".to_string(),
-                                ..Default::default()
-                            },
-                            Resources::parse("cpus:0.1;mem:32").expect("valid"),
-                        )
+                    executor: custom.then(|| mesolite_core::wire::ExecutorSpec {
+                        executor_id: ExecutorId::new(format!("exec-{n}")),
+                        name: "an executor".to_string(),
+                        command: Some(CommandSpec {
+                            shell: true,
+                            value: "run".to_string(),
+                            ..Default::default()
+                        }),
+                        resources: Resources::parse("cpus:0.1;mem:32").expect("valid"),
+                        data: None,
                     }),
                     kill_grace: None,
                     data: Vec::new(),

@@ -15,8 +15,10 @@
 //! Versions: a binary reads [`CHECKPOINT_FORMAT_VERSION`] and the one before it. New record kinds
 //! are appended at the end of [`Record`] (postcard numbers variants in order), which old files
 //! still decode with; a change to an existing record bumps the version and keeps the old shape
-//! as a type of its own to convert from. At version 1 there is no previous version.
+//! as a type of its own to convert from: version 2 gave executors their data and tasks their
+//! role, and version 1 records are read as [`super::checkpoint_v1::RecordV1`].
 
+use super::checkpoint_v1::{self, RecordV1};
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::registry::crc32c;
 use crate::sealed::{seal, unseal, SealError, SealProblem};
@@ -29,7 +31,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Format version byte of log records and snapshots.
-pub const CHECKPOINT_FORMAT_VERSION: u8 = 1;
+pub const CHECKPOINT_FORMAT_VERSION: u8 = 2;
 /// Bytes of a log record header (length and checksum).
 pub const CHECKPOINT_RECORD_HEADER_LEN: usize = 8;
 /// Largest log record payload (one batch) or snapshot body written or read.
@@ -504,11 +506,17 @@ impl fmt::Display for CheckpointLogError {
 }
 
 fn readable_version(v: u8) -> bool {
-    // This binary's version and the one before it (none at version 1).
-    v == CHECKPOINT_FORMAT_VERSION || (v >= 1 && v + 1 == CHECKPOINT_FORMAT_VERSION)
+    // This binary's version and the one before it.
+    v == CHECKPOINT_FORMAT_VERSION || v == checkpoint_v1::VERSION
 }
 
-fn decode_records_body(body: &[u8]) -> Result<Vec<Record>, CheckpointProblem> {
+fn decode_records_body(version: u8, body: &[u8]) -> Result<Vec<Record>, CheckpointProblem> {
+    if version == checkpoint_v1::VERSION {
+        return match postcard::take_from_bytes::<Vec<RecordV1>>(body) {
+            Ok((records, [])) => Ok(records.into_iter().map(RecordV1::upgrade).collect()),
+            _ => Err(CheckpointProblem::Undecodable),
+        };
+    }
     match postcard::take_from_bytes::<Vec<Record>>(body) {
         Ok((records, [])) => Ok(records),
         _ => Err(CheckpointProblem::Undecodable),
@@ -576,7 +584,7 @@ pub fn decode_log(bytes: &[u8]) -> Result<(Vec<LoggedBatch>, usize), CheckpointL
         }
         batches.push((
             pos as u64,
-            decode_records_body(&payload[1..]).map_err(fail)?,
+            decode_records_body(payload[0], &payload[1..]).map_err(fail)?,
         ));
         pos += end;
     }
@@ -602,7 +610,7 @@ pub fn encode_checkpoint_snapshot(
 
 /// Decodes and replays a snapshot file made by [`encode_checkpoint_snapshot`].
 pub fn decode_checkpoint_snapshot(bytes: &[u8]) -> Result<CheckpointState, CheckpointProblem> {
-    let (_, body) = unseal(
+    let (version, body) = unseal(
         bytes,
         &CHECKPOINT_SNAPSHOT_MAGIC,
         readable_version,
@@ -620,7 +628,7 @@ pub fn decode_checkpoint_snapshot(bytes: &[u8]) -> Result<CheckpointState, Check
         SealProblem::TooLarge(len) => CheckpointProblem::BadLength(len),
         SealProblem::ChecksumMismatch => CheckpointProblem::ChecksumMismatch,
     })?;
-    let records = decode_records_body(body)?;
+    let records = decode_records_body(version, body)?;
     CheckpointState::from_records(records).map_err(CheckpointProblem::Inconsistent)
 }
 

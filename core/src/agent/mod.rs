@@ -9,6 +9,7 @@
 //! starts with [`Agent::recover`] (see `recovery.rs`).
 
 pub mod checkpoint;
+mod checkpoint_v1;
 mod executors;
 mod gc;
 mod persist;
@@ -368,7 +369,7 @@ impl Agent {
                 framework,
                 executor,
                 tasks,
-            } => self.run_task_group(now, wall, framework, executor, tasks),
+            } => self.run_task_group(now, wall, framework, *executor, tasks),
             MasterToAgent::KillTask {
                 framework_id,
                 task_id,

@@ -179,6 +179,7 @@ impl Agent {
                     name: t.name.clone(),
                     state,
                     resources: t.resources.clone(),
+                    role: t.role.clone(),
                 });
             }
         }

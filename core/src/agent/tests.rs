@@ -1,7 +1,7 @@
 //! Unit tests of the agent state machine: registration, executors and the status update path.
 
 use super::*;
-use crate::ids::TaskId;
+use crate::ids::{Role, TaskId};
 use crate::resources::Resources;
 use crate::task_state::TaskState;
 use crate::wire::{ExecutorSpec, StatusSource, TaskSpec, TaskStatus};
@@ -92,6 +92,7 @@ fn task(id: &str) -> TaskSpec {
             name: "cmd".to_string(),
             command: None,
             resources: Resources::new(),
+            data: None,
         },
         command: Some(CommandSpec {
             shell: true,
@@ -100,6 +101,7 @@ fn task(id: &str) -> TaskSpec {
         }),
         kill_grace: None,
         data: Vec::new(),
+        role: Some(Role::from("*")),
     }
 }
 
@@ -410,6 +412,7 @@ fn group_task(id: &str) -> TaskSpec {
         name: "pod".to_string(),
         command: None,
         resources: Resources::parse("cpus:0.1").unwrap(),
+        data: None,
     };
     t
 }
@@ -421,7 +424,7 @@ fn run_group(a: &mut Agent, ids: &[&str]) -> Vec<AgentOutput> {
         wall(),
         MasterToAgent::RunTaskGroup {
             framework: framework(),
-            executor: tasks[0].executor.clone(),
+            executor: alloc::boxed::Box::new(tasks[0].executor.clone()),
             tasks,
         },
     );

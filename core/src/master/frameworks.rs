@@ -5,7 +5,7 @@ use crate::ids::{AgentId, ExecutorId, FrameworkId, FrameworkSlot, OfferId, Role,
 use crate::resources::Resources;
 use crate::task_state::TaskState;
 use crate::time::{Duration, Instant, WallTime};
-use crate::wire::{CommandSpec, FrameworkRecord, MasterToAgent, StatusReason};
+use crate::wire::{CommandSpec, ExecutorSpec, FrameworkRecord, MasterToAgent, StatusReason};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -122,8 +122,8 @@ pub struct TaskLaunch {
     pub resources: Resources,
     /// Set for command tasks (the master generates a command executor).
     pub command: Option<CommandSpec>,
-    /// Set for tasks with a custom executor: its id, name, command and resources.
-    pub executor: Option<(ExecutorId, String, CommandSpec, Resources)>,
+    /// Set for tasks with a custom executor (its `command` is set).
+    pub executor: Option<ExecutorSpec>,
     pub kill_grace: Option<Duration>,
     pub data: Vec<u8>,
     /// Set by the API layer when the task uses something mesolite does not implement or is
@@ -517,6 +517,49 @@ impl Master {
             }
         }
         Ok(taken)
+    }
+
+    /// The allocator slot of `role` for a task recovered from an agent. A framework known only
+    /// from agents' re-registrations gets a slot for each role its tasks use (it was MULTI_ROLE),
+    /// so their resources go back to that role when they end; `None` when the framework is
+    /// unknown or subscribed without `role`, or no slot is left.
+    pub(super) fn role_slot_for_recovery(
+        &mut self,
+        now: Instant,
+        id: &FrameworkId,
+        role: &Role,
+    ) -> Option<FrameworkSlot> {
+        let fw = self.frameworks.get(id)?;
+        if let Some(slot) = fw.slot_of(role) {
+            return Some(slot);
+        }
+        if !fw.recovered {
+            return None;
+        }
+        let taken = self
+            .take_role_slots(now, id, core::slice::from_ref(role))
+            .ok()?;
+        let fw = self.frameworks.get_mut(id)?;
+        if fw.spec.roles.is_empty() {
+            fw.spec.roles.push(fw.spec.role.clone());
+        }
+        fw.spec.roles.push(role.clone());
+        fw.spec.capabilities.multi_role = true;
+        let slot = taken.first().map(|r| r.slot);
+        fw.role_slots.extend(taken);
+        // Like the framework's other slots: no offers until its scheduler subscribes.
+        if let Some(slot) = slot {
+            self.allocator.deactivate_framework(slot);
+        }
+        slot
+    }
+
+    /// A framework's first role and its slot (`Role::default()` and `None` if it is unknown).
+    pub(super) fn first_role_slot(&self, id: &FrameworkId) -> (Role, Option<FrameworkSlot>) {
+        self.frameworks
+            .get(id)
+            .map(|f| (f.spec.role.clone(), Some(f.slot)))
+            .unwrap_or_default()
     }
 
     /// Every allocator slot of a framework.

@@ -91,8 +91,8 @@ impl Master {
             return;
         }
         let mut needed = launch.resources.clone();
-        if let Some((_, _, _, exec_res)) = &launch.executor {
-            if needed.add_all(exec_res).is_err() {
+        if let Some(executor) = &launch.executor {
+            if needed.add_all(&executor.resources).is_err() {
                 let status = error(self, String::from("task and executor resources overflow"));
                 self.send_status(framework_id, status);
                 return;
@@ -128,20 +128,13 @@ impl Master {
             self.send_status(framework_id, status);
             return;
         };
-        let executor = match launch.executor {
-            Some((executor_id, name, command, resources)) => ExecutorSpec {
-                executor_id,
-                name,
-                command: Some(command),
-                resources,
-            },
-            None => ExecutorSpec {
-                executor_id: ExecutorId::new(launch.task_id.as_str()),
-                name: alloc::format!("Command Executor (Task: {})", launch.task_id),
-                command: None,
-                resources: Resources::new(),
-            },
-        };
+        let executor = launch.executor.unwrap_or_else(|| ExecutorSpec {
+            executor_id: ExecutorId::new(launch.task_id.as_str()),
+            name: alloc::format!("Command Executor (Task: {})", launch.task_id),
+            command: None,
+            resources: Resources::new(),
+            data: None,
+        });
         let fw = &self.frameworks[framework_id];
         let framework = FrameworkRecord {
             id: framework_id.clone(),
@@ -158,6 +151,7 @@ impl Master {
             command: launch.command,
             kill_grace: launch.kill_grace,
             data: launch.data,
+            role: Some(role.clone()),
         };
         self.tasks.insert(
             key,
@@ -276,6 +270,7 @@ impl Master {
             name: group.executor_name.clone(),
             command: None,
             resources: group.executor_resources.clone(),
+            data: None,
         };
         let framework = self.framework_record(framework_id);
         let mut specs = Vec::with_capacity(group.tasks.len());
@@ -293,6 +288,7 @@ impl Master {
                 command: launch.command,
                 kill_grace: launch.kill_grace,
                 data: launch.data,
+                role: Some(role.clone()),
             });
             self.tasks.insert(
                 (framework_id.clone(), launch.task_id.clone()),
@@ -325,7 +321,7 @@ impl Master {
             conn,
             msg: MasterToAgent::RunTaskGroup {
                 framework,
-                executor,
+                executor: Box::new(executor),
                 tasks: specs,
             },
         });
@@ -796,15 +792,20 @@ impl Master {
     }
 
     /// A task reported by a re-registering agent (after a master restart).
-    pub(super) fn recover_task(&mut self, _now: Instant, agent_id: &AgentId, report: TaskReport) {
+    pub(super) fn recover_task(&mut self, now: Instant, agent_id: &AgentId, report: TaskReport) {
         let key = (report.framework_id.clone(), report.task_id.clone());
         if self.tasks.contains_key(&key) {
             return;
         }
-        let fw = self.frameworks.get(&report.framework_id);
-        let fw_slot = fw.map(|f| f.slot);
-        // Agents report no role: recovered tasks count towards the framework's first role.
-        let role = fw.map(|f| f.spec.role.clone()).unwrap_or_default();
+        let (role, fw_slot) = match &report.role {
+            Some(role) => match self.role_slot_for_recovery(now, &report.framework_id, role) {
+                Some(slot) => (role.clone(), Some(slot)),
+                None => self.first_role_slot(&report.framework_id),
+            },
+            // Agents that do not know the role (protocol version 2, tasks checkpointed before
+            // roles were) count the task towards the framework's first role.
+            None => self.first_role_slot(&report.framework_id),
+        };
         let agent_slot = self.agents.get(agent_id).map(|a| a.slot);
         let released = report.state.is_terminal();
         if !released {

@@ -1,7 +1,7 @@
 //! The messages masters and agents exchange (Mesos' internal `*SlaveMessage` family, by meaning not by wire).
 
 use crate::attributes::Attribute;
-use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
+use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, Role, TaskId};
 use crate::resources::Resources;
 use crate::task_state::TaskState;
 use crate::time::{Duration, WallTime};
@@ -72,7 +72,7 @@ pub struct FrameworkRecord {
     pub user: String,
     pub checkpoint: bool,
     /// The role the framework's tasks consume resources as (so a restarted master can account them).
-    pub role: crate::ids::Role,
+    pub role: Role,
 }
 
 /// What to run (Mesos `CommandInfo`, the parts mesolite supports).
@@ -95,6 +95,8 @@ pub struct ExecutorSpec {
     /// `None` for the generated command executor (`mesolite executor`).
     pub command: Option<CommandSpec>,
     pub resources: Resources,
+    /// Opaque data the framework gave its executor (Mesos `ExecutorInfo.data`).
+    pub data: Option<Vec<u8>>,
 }
 
 /// A task as the master hands it to an agent (Mesos `TaskInfo`).
@@ -110,6 +112,9 @@ pub struct TaskSpec {
     pub kill_grace: Option<Duration>,
     /// Opaque data for the executor.
     pub data: Vec<u8>,
+    /// The role the task's resources are allocated to (Mesos `Resource.AllocationInfo.role`);
+    /// `None` in checkpoints written before the role was recorded.
+    pub role: Option<Role>,
 }
 
 /// Who produced a status update (Mesos `TaskStatus.Source`).
@@ -187,6 +192,10 @@ pub struct TaskReport {
     pub name: String,
     pub state: TaskState,
     pub resources: Resources,
+    /// The role of the task's resources; `None` from agents that do not know it (protocol
+    /// version 2, or tasks checkpointed before roles were): the master then uses the framework's
+    /// first role.
+    pub role: Option<Role>,
 }
 
 /// Messages from an agent to the master.
@@ -245,7 +254,7 @@ pub enum MasterToAgent {
     /// Every task's `executor` equals `executor`.
     RunTaskGroup {
         framework: FrameworkRecord,
-        executor: ExecutorSpec,
+        executor: Box<ExecutorSpec>,
         tasks: Vec<TaskSpec>,
     },
     /// Kill a task (Mesos `KillTaskMessage`).

@@ -14,9 +14,10 @@ pub use messages::*;
 /// The bytes that open an internal-protocol connection (followed by one version byte).
 pub const PREAMBLE: &[u8; 8] = b"MESOLITE";
 /// Version of the internal protocol; bumped on any incompatible change of the message types.
-/// Version 2 typed agent attributes and added the fault domain to `AgentInfo`; a master also
-/// reads agents speaking [`previous::VERSION`].
-pub const PROTOCOL_VERSION: u8 = 2;
+/// Version 2 typed agent attributes and added the fault domain to `AgentInfo`; version 3 added
+/// the role to tasks and the data to executors. A master also serves agents speaking
+/// [`previous::VERSION`].
+pub const PROTOCOL_VERSION: u8 = 3;
 /// Length of the preamble including the version byte.
 pub const PREAMBLE_LEN: usize = PREAMBLE.len() + 1;
 
@@ -28,7 +29,7 @@ pub enum Sniffed {
     /// The internal protocol at our version.
     Internal,
     /// The internal protocol at the previous version ([`previous::VERSION`]), which a master
-    /// still reads.
+    /// still serves.
     InternalPrevious,
     /// The internal preamble with another protocol version.
     WrongVersion(u8),
@@ -70,7 +71,8 @@ mod tests {
         assert_eq!(sniff(b"MESO"), Sniffed::NeedMore);
         assert_eq!(sniff(&preamble()), Sniffed::Internal);
         assert_eq!(sniff(b"MESOLITE\x09"), Sniffed::WrongVersion(9));
-        assert_eq!(sniff(b"MESOLITE\x01"), Sniffed::InternalPrevious);
+        assert_eq!(sniff(b"MESOLITE\x02"), Sniffed::InternalPrevious);
+        assert_eq!(sniff(b"MESOLITE\x01"), Sniffed::WrongVersion(1));
         assert_eq!(sniff(b""), Sniffed::NeedMore);
         assert_eq!(sniff(b"\x16\x03\x01"), Sniffed::Http);
     }

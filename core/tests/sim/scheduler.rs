@@ -11,7 +11,7 @@ use mesolite_core::master::{
 use mesolite_core::resources::Resources;
 use mesolite_core::task_state::TaskState;
 use mesolite_core::time::{Duration, Instant};
-use mesolite_core::wire::{CommandSpec, TaskStatus};
+use mesolite_core::wire::{CommandSpec, ExecutorSpec, TaskStatus};
 
 use crate::config::{between, chance};
 use crate::world::{Ev, Stream, World};
@@ -366,16 +366,17 @@ impl World {
                     s.next_executor += 1;
                 }
                 let s = &self.scheds[i];
-                Some((
-                    ExecutorId::new(format!("x{i}-{}", s.next_executor)),
-                    "custom executor".to_string(),
-                    CommandSpec {
+                Some(ExecutorSpec {
+                    executor_id: ExecutorId::new(format!("x{i}-{}", s.next_executor)),
+                    name: "custom executor".to_string(),
+                    command: Some(CommandSpec {
                         shell: true,
                         value: "./my-executor".to_string(),
                         ..CommandSpec::default()
-                    },
-                    exec_res.clone(),
-                ))
+                    }),
+                    resources: exec_res.clone(),
+                    data: None,
+                })
             } else {
                 None
             };

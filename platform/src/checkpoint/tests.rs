@@ -76,6 +76,7 @@ fn task(id: &str) -> TaskSpec {
         command: None,
         kill_grace: None,
         data: Vec::new(),
+        role: Some(mesolite_core::ids::Role::from("*")),
     }
 }
 
@@ -85,6 +86,7 @@ fn spec() -> ExecutorSpec {
         name: "e".to_string(),
         command: None,
         resources: Resources::new(),
+        data: Some(b"cfg".to_vec()),
     }
 }
 

@@ -112,6 +112,7 @@ impl Cluster {
                 name: task.to_string(),
                 state: TaskState::Running,
                 resources: Resources::parse("cpus:0.5;mem:128").unwrap(),
+                role: None,
             });
         }
         (frameworks, tasks)

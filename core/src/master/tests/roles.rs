@@ -1,9 +1,10 @@
 //! Unit tests of MULTI_ROLE frameworks (one allocator slot per role), UPDATE_WEIGHTS and
-//! MARK_AGENT_GONE.
+//! MARK_AGENT_GONE, and the roles of tasks recovered after a master restart.
 
 use super::*;
+use crate::ids::ExecutorId;
 use crate::registry::OpError;
-use crate::wire::StatusReason;
+use crate::wire::{FrameworkRecord, StatusReason, TaskReport};
 
 fn roles(names: &[&str]) -> Vec<Role> {
     names.iter().map(|r| Role::from(*r)).collect()
@@ -433,4 +434,108 @@ fn mark_agent_gone_reports_tasks_gone_by_operator_and_refuses_the_agent() {
     )));
     // Marking it gone again is answered 200 without a change.
     assert_eq!(operator(&mut f, OperatorCall::MarkAgentGone(agent)), Ok(()));
+}
+
+#[test]
+fn after_a_master_restart_recovered_tasks_count_to_the_role_their_agent_reports() {
+    let mut f = Fixture::new();
+    // Two agents, so that each role gets one in the first cycle; the one offered to `b` is used.
+    let agents = [f.register(1, 5051), f.register(2, 5052)];
+    let (fid, token) = subscribe_roles(&mut f, 10, &["a", "b"]);
+    let offers = f.allocate();
+    let offer = offers.iter().find(|o| o.role.as_str() == "b").unwrap();
+    let (conn, port) = if offer.agent_id == agents[0] {
+        (1, 5051)
+    } else {
+        (2, 5052)
+    };
+    let agent = offer.agent_id.clone();
+    let out = f
+        .call(
+            &fid,
+            &token,
+            SchedulerCall::Accept {
+                offer_ids: vec![offer.id.clone()],
+                operations: vec![launch("t1", &agent, "cpus:1;mem:128")],
+                refuse: Some(Duration::ZERO),
+            },
+        )
+        .unwrap();
+    let sent_role = out.iter().find_map(|o| match o {
+        MasterOutput::ToAgent {
+            msg: MasterToAgent::RunTask { task, .. },
+            ..
+        } => task.role.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        sent_role,
+        Some(Role::from("b")),
+        "the agent is told the role"
+    );
+
+    // A new master over the same registry; the agent re-registers with its tasks: t1 with its
+    // role, t0 as an agent that does not know roles reports it.
+    let registry = f.m.registry().clone();
+    let cfg = f.m.config().clone();
+    f.m = Master::new(cfg, registry, f.now, wall());
+    f.m.handle_leadership(f.now, wall(), Leadership::BecameLeader);
+    f.pump();
+    let report = |task: &str, role: Option<&str>| TaskReport {
+        framework_id: fid.clone(),
+        executor_id: ExecutorId::from(task),
+        task_id: TaskId::from(task),
+        name: task.to_string(),
+        state: TaskState::Running,
+        resources: Resources::parse("cpus:0.5;mem:64").unwrap(),
+        role: role.map(Role::from),
+    };
+    let info = f.agent_info(port);
+    f.m.handle_agent_message(
+        f.now,
+        wall(),
+        ConnId(conn),
+        AgentToMaster::Reregister {
+            id: agent.clone(),
+            info,
+            frameworks: vec![FrameworkRecord {
+                id: fid.clone(),
+                name: "fw".to_string(),
+                user: "u".to_string(),
+                checkpoint: true,
+                role: Role::from("a"),
+            }],
+            tasks: vec![report("t1", Some("b")), report("t0", None)],
+        },
+    );
+    f.pump();
+    let task_role = |f: &Fixture, t: &str| f.m.tasks[&(fid.clone(), TaskId::from(t))].role.clone();
+    assert_eq!(task_role(&f, "t1"), Role::from("b"));
+    assert_eq!(task_role(&f, "t0"), Role::from("a"));
+    let agent_slot = f.m.agents[&agent].slot;
+    let (sa, sb) = (slot(&f, &fid, "a").unwrap(), slot(&f, &fid, "b").unwrap());
+    let half = Some(Resources::parse("cpus:0.5;mem:64").unwrap());
+    assert_eq!(f.m.allocator.allocation(sb, agent_slot).cloned(), half);
+    assert_eq!(f.m.allocator.allocation(sa, agent_slot).cloned(), half);
+    assert!(
+        f.allocate().is_empty(),
+        "no offers before the scheduler is back"
+    );
+
+    // The scheduler comes back with both roles: no second slot for `b`.
+    f.m.handle_subscribe(
+        f.now,
+        wall(),
+        StreamId(11),
+        multi_role_spec(Some(fid.clone()), &["a", "b"]),
+    )
+    .unwrap();
+    f.pump();
+    assert_eq!(f.m.frameworks[&fid].role_slots.len(), 2);
+    assert_eq!(slot(&f, &fid, "b"), Some(sb));
+    update(&mut f, conn, &fid, "t1", TaskState::Finished);
+    update(&mut f, conn, &fid, "t0", TaskState::Finished);
+    assert_eq!(f.m.allocator.allocation(sb, agent_slot), None);
+    assert_eq!(f.m.allocator.allocation(sa, agent_slot), None);
+    assert_eq!(f.m.allocator.mismatched_recovers(), 0);
 }

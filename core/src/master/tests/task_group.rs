@@ -111,7 +111,7 @@ fn a_valid_group_goes_to_the_agent_whole_under_one_default_executor() {
     );
     let ids: Vec<&str> = tasks.iter().map(|t| t.task_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
-    assert!(tasks.iter().all(|t| t.executor == executor));
+    assert!(tasks.iter().all(|t| t.executor == *executor));
     assert_eq!(f.m.tasks().count(), 2);
     // Both tasks and the executor hold their resources: 2 - 1.1 cpus are offered again.
     let offers = f.allocate();
@@ -198,12 +198,13 @@ fn a_group_that_does_not_fit_or_repeats_an_id_fails_whole() {
     // A task with its own executor has no place in a group.
     let offers = f.allocate();
     let mut custom = group_task("e", &agent, "cpus:0.1");
-    custom.executor = Some((
-        ExecutorId::from("x"),
-        String::new(),
-        crate::wire::CommandSpec::default(),
-        Resources::new(),
-    ));
+    custom.executor = Some(crate::wire::ExecutorSpec {
+        executor_id: ExecutorId::from("x"),
+        name: String::new(),
+        command: Some(crate::wire::CommandSpec::default()),
+        resources: Resources::new(),
+        data: None,
+    });
     custom.command = None;
     let out = accept(&mut f, &fid, &token, &offers[0], group(vec![custom], ""));
     let errs = errors(&out);
