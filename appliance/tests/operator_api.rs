@@ -256,6 +256,14 @@ fn master_and_agent_answer_the_operator_api_and_legacy_endpoints() {
             flag(&flags, "get_flags", "executor_shutdown_grace_period").as_deref(),
             Some("1secs")
         );
+        assert_eq!(
+            flag(&flags, "get_flags", "reconfiguration_policy").as_deref(),
+            Some("equal")
+        );
+        assert_eq!(
+            flag(&flags, "get_flags", "recover").as_deref(),
+            Some("reconnect")
+        );
         let version = query(aport, path, "GET_VERSION");
         assert_eq!(version["get_version"]["version_info"]["version"], "1.5.0");
         let state = query(aport, path, "GET_STATE");
