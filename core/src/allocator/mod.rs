@@ -1,5 +1,6 @@
-//! The allocator (Mesos `HierarchicalAllocatorProcess`): weighted DRF over one level of roles,
-//! with offer filters, suppress/revive and batched allocation cycles.
+//! The allocator (Mesos `HierarchicalAllocatorProcess`): weighted DRF at every level of the
+//! role tree, quota (guarantees and limits), reservations, offer filters, suppress/revive and
+//! batched allocation cycles.
 //!
 //! Four kinds of methods, as elsewhere in core:
 //! * getters (`available`, `allocation`, `weight`, ...);
@@ -17,19 +18,28 @@
 //! policies:
 //! * agents, frameworks: one slot each, addressed by [`AgentSlot`]/[`FrameworkSlot`];
 //!   a slot outside the table is `TableFull`, a slot in use is `SlotInUse`;
-//! * roles: `max_frameworks + EXTRA_ROLES`; a role lives while it has a framework or a
-//!   non-default weight; full is `RoleTableFull`;
+//! * roles: `max_frameworks + EXTRA_ROLES` nodes of the role tree (see [`roles`]); a node
+//!   lives while it has a framework, a child, a non-default weight or a quota; full is
+//!   `RoleTableFull`;
+//! * quotas: [`MAX_QUOTAS`] (see [`quota`]);
 //! * allocation records: `RECORDS_PER_AGENT * max_agents` (framework, agent) pairs; full
 //!   withholds the offer (counted in [`Allocator::withheld_offers`]) or is `TableFull`;
 //! * offer filters: see [`filters`]; scalar names for shares: see [`share::MAX_SCALAR_NAMES`].
 
 mod cycle;
 mod filters;
+mod ops;
+mod quota;
 mod records;
+mod roles;
 mod share;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_props;
+#[cfg(test)]
+mod tests_tree;
 
 use crate::ids::{AgentSlot, FrameworkSlot, Role};
 use crate::resources::{ArithError, Fixed, Resources};
@@ -39,9 +49,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use filters::Filters;
+use quota::{Headroom, QuotaEntry};
 use records::{Records, NIL};
+use roles::RoleEntry;
 use share::{ScalarNames, Share, Sums};
 
+pub use quota::{QuotaView, MAX_QUOTAS};
 pub use share::MAX_SCALAR_NAMES;
 
 /// Role slots beyond one per framework, for roles that only carry a weight.
@@ -70,8 +83,10 @@ pub struct AllocatorConfig {
     pub seed: u64,
 }
 
-/// One offer produced by a cycle: everything allocatable to `role` left on `agent`, now
-/// allocated to `framework` (Mesos creates one `Offer` per (framework, role, agent)).
+/// One offer produced by a cycle: what `role` (a leaf of the walk) may take on `agent`, now
+/// allocated to `framework` (Mesos creates one `Offer` per (framework, role, agent)). A
+/// framework in a quota role may get two for one agent in a cycle, the quota stage's and the
+/// fair-share stage's; they may be merged or sent as two offers.
 #[derive(Clone, Copy, Debug)]
 pub struct Offer<'a> {
     pub framework: FrameworkSlot,
@@ -101,6 +116,24 @@ pub enum AllocatorError {
     InvalidWeight,
     /// Resource arithmetic failed (for example too many port ranges).
     Arith(ArithError),
+    /// The resources are not all allocated to the framework on the agent.
+    NotAllocated,
+    /// A conversion must keep every scalar amount (it only changes reservations or volumes).
+    QuantityMismatch,
+    /// Quota resources must be plain unreserved scalars.
+    InvalidQuota,
+    /// Quota cannot be set on the default role `*`.
+    QuotaOnDefaultRole,
+    /// A guarantee is larger than the limit for the same resource.
+    GuaranteeAboveLimit,
+    /// An ancestor or descendant of the role already has a quota.
+    NestedQuota,
+    /// The quota table is full.
+    QuotaTableFull,
+    /// The role has no quota.
+    UnknownQuota,
+    /// More distinct scalar names than the allocator tracks.
+    TooManyResourceNames,
 }
 
 impl fmt::Display for AllocatorError {
@@ -121,6 +154,30 @@ impl fmt::Display for AllocatorError {
             }
             AllocatorError::InvalidWeight => f.write_str("role weight must be positive"),
             AllocatorError::Arith(e) => write!(f, "resource arithmetic failed: {e}"),
+            AllocatorError::NotAllocated => {
+                f.write_str("resources are not allocated to the framework on the agent")
+            }
+            AllocatorError::QuantityMismatch => f.write_str(
+                "conversion changes scalar amounts; it may only change reservations or volumes",
+            ),
+            AllocatorError::InvalidQuota => {
+                f.write_str("quota resources must be plain unreserved scalar resources")
+            }
+            AllocatorError::QuotaOnDefaultRole => f.write_str("quota cannot be set on role '*'"),
+            AllocatorError::GuaranteeAboveLimit => {
+                f.write_str("quota guarantee is larger than the limit of the same resource")
+            }
+            AllocatorError::NestedQuota => {
+                f.write_str("an ancestor or descendant of the role already has a quota")
+            }
+            AllocatorError::QuotaTableFull => {
+                write!(f, "too many roles with quota (at most {MAX_QUOTAS})")
+            }
+            AllocatorError::UnknownQuota => f.write_str("role has no quota"),
+            AllocatorError::TooManyResourceNames => write!(
+                f,
+                "too many distinct scalar resource names (at most {MAX_SCALAR_NAMES})"
+            ),
         }
     }
 }
@@ -146,35 +203,6 @@ struct FrameworkEntry {
     share: Share,
 }
 
-#[derive(Debug)]
-struct RoleEntry {
-    /// The interned name; `None` for a free slot.
-    name: Option<Role>,
-    weight_milli: u32,
-    frameworks: u32,
-    allocated: Sums,
-    count: u64,
-    share: Share,
-    /// This role's segment of the cycle's framework order.
-    seg_start: u32,
-    seg_len: u32,
-}
-
-impl Default for RoleEntry {
-    fn default() -> RoleEntry {
-        RoleEntry {
-            name: None,
-            weight_milli: DEFAULT_WEIGHT_MILLI,
-            frameworks: 0,
-            allocated: Sums::default(),
-            count: 0,
-            share: Share::ZERO,
-            seg_start: 0,
-            seg_len: 0,
-        }
-    }
-}
-
 fn boxed<T: Default>(n: usize) -> Box<[T]> {
     let mut v = Vec::with_capacity(n);
     v.resize_with(n, T::default);
@@ -189,6 +217,8 @@ pub struct Allocator {
     agents: Box<[AgentEntry]>,
     frameworks: Box<[FrameworkEntry]>,
     roles: Box<[RoleEntry]>,
+    /// Quotas, at most [`MAX_QUOTAS`]; a role node points at its entry.
+    quotas: Vec<QuotaEntry>,
     names: ScalarNames,
     /// Scalar total of all registered agents (the DRF denominator).
     total: Sums,
@@ -197,12 +227,23 @@ pub struct Allocator {
     // Scratch space for cycles, sized once; none of these can outgrow its capacity.
     /// Registered, active agents in shuffled order; at most `max_agents`.
     agent_order: Vec<u32>,
-    /// Roles with offerable frameworks, in DRF order; at most the role table size.
-    role_order: Vec<u32>,
+    /// Live nodes of the role tree, one DRF-sorted segment per node's children (the root's
+    /// first, `root_len` long); at most twice the role table size.
+    kid_order: Vec<u32>,
+    root_len: u32,
+    /// Quota roles with offerable frameworks, in DRF order; at most [`MAX_QUOTAS`].
+    quota_order: Vec<u32>,
+    /// The depth-first walk's (position, end) in child segments; at most the role table size.
+    stack: Vec<(u32, u32)>,
+    /// Nodes whose child segment must be re-sorted; at most the role table size.
+    dirty: Vec<u32>,
     /// Offerable frameworks, one DRF-sorted segment per role; at most `max_frameworks`.
     fw_order: Vec<u32>,
-    /// (role position, framework position) offered on the current agent; one per role at most.
+    /// (role node, framework position) offered on the current agent; one per role at most.
     touched: Vec<(u32, u32)>,
+    headroom: Headroom,
+    /// Work space for chopping the candidate; grows to the largest agent once.
+    excess: Resources,
     /// The current candidate (and the offer's resources); grows to the largest agent once.
     candidate: Resources,
     /// Work space of `update_agent_total`; grows to the largest agent once.
@@ -232,14 +273,21 @@ impl Allocator {
             agents: boxed(agents),
             frameworks: boxed(frameworks),
             roles: boxed(roles),
+            quotas: Vec::with_capacity(MAX_QUOTAS),
             names: ScalarNames::default(),
             total: Sums::default(),
             records: Records::new(agents.saturating_mul(RECORDS_PER_AGENT), agents, frameworks),
             filters: Filters::new(frameworks, per_fw),
             agent_order: Vec::with_capacity(agents),
-            role_order: Vec::with_capacity(roles),
+            kid_order: Vec::with_capacity(2 * roles),
+            root_len: 0,
+            quota_order: Vec::with_capacity(MAX_QUOTAS),
+            stack: Vec::with_capacity(roles + 1),
+            dirty: Vec::with_capacity(roles),
             fw_order: Vec::with_capacity(frameworks),
             touched: Vec::with_capacity(roles),
+            headroom: Headroom::default(),
+            excess: Resources::with_capacity(16),
             candidate: Resources::with_capacity(16),
             scratch: Resources::with_capacity(16),
             last_now: Instant::ZERO,
@@ -300,13 +348,6 @@ impl Allocator {
         }
     }
 
-    /// The weight of `role` in thousandths (the default for unknown roles).
-    pub fn weight(&self, role: &Role) -> u32 {
-        self.find_role(role).map_or(DEFAULT_WEIGHT_MILLI, |r| {
-            self.roles[r as usize].weight_milli
-        })
-    }
-
     /// Whether `fw` is registered and suppressed.
     pub fn is_suppressed(&self, fw: FrameworkSlot) -> bool {
         self.framework(fw).is_some_and(|f| f.suppressed)
@@ -350,13 +391,6 @@ impl Allocator {
         self.frameworks.get(fw.0 as usize).filter(|f| f.registered)
     }
 
-    fn find_role(&self, role: &Role) -> Option<u32> {
-        self.roles
-            .iter()
-            .position(|r| r.name.as_ref() == Some(role))
-            .map(|i| i as u32)
-    }
-
     // ----- agents -----
 
     /// Registers an agent with `total` resources, all free (Mesos `addSlave`); triggers a cycle.
@@ -379,6 +413,7 @@ impl Allocator {
         a.available.copy_from(total);
         self.names.intern_all(total);
         self.total.apply(&self.names, total, 1);
+        self.apply_reserved(total, 1);
         self.trigger(now);
         Ok(())
     }
@@ -402,6 +437,10 @@ impl Allocator {
                 .map_err(|_| AllocatorError::TotalBelowAllocated)?;
             i = self.records.next_on_agent(i);
         }
+        let old = core::mem::take(&mut self.agents[agent.0 as usize].total);
+        self.apply_reserved(&old, -1);
+        self.agents[agent.0 as usize].total = old;
+        self.apply_reserved(total, 1);
         let a = &mut self.agents[agent.0 as usize];
         self.total.apply(&self.names, &a.total, -1);
         self.names.intern_all(total);
@@ -426,6 +465,9 @@ impl Allocator {
             i = next;
         }
         self.filters.clear_agent(agent.0);
+        let old = core::mem::take(&mut self.agents[agent.0 as usize].total);
+        self.apply_reserved(&old, -1);
+        self.agents[agent.0 as usize].total = old;
         let a = &mut self.agents[agent.0 as usize];
         self.total.apply(&self.names, &a.total, -1);
         a.registered = false;
@@ -456,19 +498,18 @@ impl Allocator {
         }
     }
 
-    /// Subtracts a record's resources from its framework's and role's sums.
+    /// Subtracts a record's resources from its framework's, roles' and quota's sums.
     fn drop_record_shares(&mut self, i: u32) {
-        let r = self.records.get(i);
-        let f = &mut self.frameworks[r.fw as usize];
-        f.allocated.apply(&self.names, &r.resources, -1);
-        self.roles[f.role as usize]
-            .allocated
-            .apply(&self.names, &r.resources, -1);
+        let fw = self.records.get(i).fw;
+        let res = core::mem::take(&mut self.records.get_mut(i).resources);
+        self.apply_alloc(fw, &res, -1, false);
+        self.records.get_mut(i).resources = res;
     }
 
     // ----- frameworks and roles -----
 
-    /// Registers a framework in `role` (Mesos `addFramework`, one role per framework for now);
+    /// Registers a framework in `role` (Mesos `addFramework`; a MULTI_ROLE framework takes
+    /// one slot per role); `role` may be nested (`eng/web`), its ancestors are implied;
     /// triggers a cycle if it is active.
     pub fn add_framework(
         &mut self,
@@ -581,41 +622,6 @@ impl Allocator {
         }
     }
 
-    /// Sets a role's weight in thousandths (Mesos `updateWeights`; 1000 is weight 1.0).
-    /// Takes effect at the next cycle.
-    pub fn set_weight(&mut self, role: &Role, weight_milli: u32) -> Result<(), AllocatorError> {
-        if weight_milli == 0 {
-            return Err(AllocatorError::InvalidWeight);
-        }
-        let r = self
-            .intern_role(role)
-            .ok_or(AllocatorError::RoleTableFull)?;
-        self.roles[r as usize].weight_milli = weight_milli;
-        self.release_role_if_unused(r);
-        Ok(())
-    }
-
-    /// The slot of `role`, interning it into a free slot if it is new.
-    fn intern_role(&mut self, role: &Role) -> Option<u32> {
-        if let Some(r) = self.find_role(role) {
-            return Some(r);
-        }
-        let r = self.roles.iter().position(|r| r.name.is_none())?;
-        self.roles[r] = RoleEntry {
-            name: Some(role.clone()),
-            ..RoleEntry::default()
-        };
-        Some(r as u32)
-    }
-
-    /// Frees a role slot with no frameworks and the default weight.
-    fn release_role_if_unused(&mut self, r: u32) {
-        let e = &mut self.roles[r as usize];
-        if e.frameworks == 0 && e.weight_milli == DEFAULT_WEIGHT_MILLI {
-            *e = RoleEntry::default();
-        }
-    }
-
     // ----- resources coming back -----
 
     /// Records resources already in use by `fw` on `agent` (tasks found on a re-registering
@@ -652,11 +658,7 @@ impl Allocator {
             }
             return Err(AllocatorError::Arith(e));
         }
-        let f = &mut self.frameworks[fw.0 as usize];
-        f.allocated.apply(&self.names, resources, 1);
-        self.roles[f.role as usize]
-            .allocated
-            .apply(&self.names, resources, 1);
+        self.apply_alloc(fw.0, resources, 1, false);
         Ok(())
     }
 
@@ -703,11 +705,7 @@ impl Allocator {
         if self.records.get(id).resources.is_empty() {
             self.records.remove(id);
         }
-        let f = &mut self.frameworks[fw.0 as usize];
-        f.allocated.apply(&self.names, resources, -1);
-        self.roles[f.role as usize]
-            .allocated
-            .apply(&self.names, resources, -1);
+        self.apply_alloc(fw.0, resources, -1, false);
         if let Some(d) = refuse.filter(|d| *d > Duration::ZERO) {
             let expires = now + d.min(MAX_REFUSE).max(self.cfg.allocation_interval);
             self.filters

@@ -10,6 +10,9 @@ use crate::resources::Resources;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+/// Entries a new record has room for before it grows.
+const RECORD_ENTRIES: usize = 8;
+
 /// "No record" in the links.
 pub(super) const NIL: u32 = u32::MAX;
 
@@ -80,7 +83,10 @@ impl Records {
             self.items.push(Record {
                 fw,
                 agent,
-                resources: Resources::new(),
+                // Room for a typical agent's entries (cpus, mem, disk, ports, and a few
+                // reserved ones), so that a freed record reused for a bigger agent does not
+                // grow inside a cycle.
+                resources: Resources::with_capacity(RECORD_ENTRIES),
                 agent_prev: NIL,
                 agent_next: NIL,
                 fw_prev: NIL,

@@ -6,7 +6,7 @@
 //! kept as a fraction `num / den` and compared without floats, so two runs with the same
 //! inputs always sort the same way.
 
-use crate::resources::{Resources, Value};
+use crate::resources::{Resource, Resources, Value};
 use core::cmp::Ordering;
 
 /// Most distinct scalar resource names that count towards fair sharing.
@@ -57,6 +57,26 @@ impl Sums {
     pub(super) fn apply(&mut self, names: &ScalarNames, rs: &Resources, sign: i64) {
         for r in rs.iter() {
             if let Value::Scalar(f) = r.value {
+                if let Some(i) = names.index(&r.name) {
+                    self.0[i] = self.0[i].saturating_add(sign.saturating_mul(f.milli()));
+                }
+            }
+        }
+    }
+
+    /// Like [`Sums::apply`], for the resources of `rs` that match `pred` only.
+    pub(super) fn apply_where(
+        &mut self,
+        names: &ScalarNames,
+        rs: &Resources,
+        sign: i64,
+        pred: impl Fn(&Resource) -> bool,
+    ) {
+        for r in rs.iter() {
+            if let Value::Scalar(f) = r.value {
+                if !pred(r) {
+                    continue;
+                }
                 if let Some(i) = names.index(&r.name) {
                     self.0[i] = self.0[i].saturating_add(sign.saturating_mul(f.milli()));
                 }

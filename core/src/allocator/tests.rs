@@ -6,21 +6,21 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 
-const T0: Instant = Instant::from_millis(1_000_000);
+pub(super) const T0: Instant = Instant::from_millis(1_000_000);
 
-fn ms(n: u64) -> Duration {
+pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn res(s: &str) -> Resources {
+pub(super) fn res(s: &str) -> Resources {
     Resources::parse(s).unwrap()
 }
 
-fn role(s: &str) -> Role {
+pub(super) fn role(s: &str) -> Role {
     Role::from(s)
 }
 
-fn new_alloc(agents: u32, frameworks: u32, seed: u64) -> Allocator {
+pub(super) fn new_alloc(agents: u32, frameworks: u32, seed: u64) -> Allocator {
     Allocator::new(AllocatorConfig {
         max_agents: agents,
         max_frameworks: frameworks,
@@ -30,9 +30,9 @@ fn new_alloc(agents: u32, frameworks: u32, seed: u64) -> Allocator {
 }
 
 /// One offer, owned: (framework slot, role, agent slot, resources as text).
-type Made = (u32, String, u32, String);
+pub(super) type Made = (u32, String, u32, String);
 
-fn cycle(a: &mut Allocator, now: Instant) -> Vec<Made> {
+pub(super) fn cycle(a: &mut Allocator, now: Instant) -> Vec<Made> {
     let mut out = Vec::new();
     a.allocate(now, &mut |o: Offer<'_>| {
         out.push((
@@ -45,17 +45,17 @@ fn cycle(a: &mut Allocator, now: Instant) -> Vec<Made> {
     out
 }
 
-fn fw(n: u32) -> FrameworkSlot {
+pub(super) fn fw(n: u32) -> FrameworkSlot {
     FrameworkSlot(n)
 }
 
-fn ag(n: u32) -> AgentSlot {
+pub(super) fn ag(n: u32) -> AgentSlot {
     AgentSlot(n)
 }
 
 /// Resources conserved: on every agent, total = free + everything allocated there, and each
 /// framework's scalar sums equal the sum of its records.
-fn check_conservation(a: &Allocator) {
+pub(super) fn check_conservation(a: &Allocator) {
     for i in 0..a.cfg.max_agents {
         let Some(total) = a.total(ag(i)) else {
             continue;
