@@ -12,6 +12,7 @@
 pub mod collection;
 pub mod fixed;
 pub mod meta;
+pub mod operations;
 pub mod resource;
 pub mod text;
 pub mod value;
