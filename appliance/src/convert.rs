@@ -537,6 +537,20 @@ pub fn scheduler_call_from_v1(
                 refuse: refuse_from(&a.filters),
             }
         }
+        T::AcceptInverseOffers => {
+            let a = need(&c.accept_inverse_offers, "accept_inverse_offers")?;
+            SchedulerCall::AcceptInverseOffers {
+                inverse_offer_ids: offer_ids(&a.inverse_offer_ids),
+                refuse: refuse_from(&a.filters),
+            }
+        }
+        T::DeclineInverseOffers => {
+            let d = need(&c.decline_inverse_offers, "decline_inverse_offers")?;
+            SchedulerCall::DeclineInverseOffers {
+                inverse_offer_ids: offer_ids(&d.inverse_offer_ids),
+                refuse: refuse_from(&d.filters),
+            }
+        }
         T::Decline => {
             let d = need(&c.decline, "decline")?;
             SchedulerCall::Decline {
@@ -843,7 +857,7 @@ pub fn offer_to_v1(m: &Master, o: &OfferRecord) -> v1::Offer {
             .map(|i| attributes_to_v1(&i.attributes))
             .unwrap_or_default(),
         executor_ids: Vec::new(),
-        unavailability: None,
+        unavailability: info.and_then(|i| crate::operator::maintenance::unavailability(m, i)),
         allocation_info: Some(v1::AllocationInfo {
             role: Some(o.role.as_str().to_string()),
         }),
@@ -889,6 +903,12 @@ pub fn scheduler_event_record(m: &Master, e: &SchedulerEvent) -> Bytes {
             data: B64(data.clone()),
         }),
         SchedulerEvent::Heartbeat => Event::heartbeat(),
+        SchedulerEvent::InverseOffers(offers) => {
+            crate::operator::maintenance::inverse_offers(m, offers)
+        }
+        SchedulerEvent::RescindInverseOffer(id) => {
+            crate::operator::maintenance::rescind_inverse_offer(id)
+        }
     };
     record(to_ascii_json(&event))
 }
@@ -994,14 +1014,14 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_call_types_are_told_apart_from_bad_calls() {
+    fn call_types_are_told_apart_from_bad_calls() {
         let inverse = call(
             r#"{"type":"ACCEPT_INVERSE_OFFERS","framework_id":{"value":"f"},"accept_inverse_offers":{}}"#,
         );
-        assert_eq!(
+        assert!(matches!(
             scheduler_call_from_v1(&inverse),
-            Err(CallInputError::Unsupported("ACCEPT_INVERSE_OFFERS"))
-        );
+            Ok(Some(SchedulerCall::AcceptInverseOffers { .. }))
+        ));
         let shutdown = call(
             r#"{"type":"SHUTDOWN","framework_id":{"value":"f"},"shutdown":{"executor_id":{"value":"e"},"agent_id":{"value":"a"}}}"#,
         );

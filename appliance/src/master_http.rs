@@ -78,6 +78,11 @@ async fn route(
     match path {
         "/api/v1/scheduler" => return scheduler(d, req).await,
         "/api/v1" | "/api/v1/operator" => return operator::master::call(d, process, req).await,
+        "/quota" => return operator::quota::legacy(&d, path, req).await,
+        p if p.starts_with("/quota/") => return operator::quota::legacy(&d, path, req).await,
+        "/maintenance/schedule" | "/maintenance/status" | "/machine/down" | "/machine/up" => {
+            return operator::maintenance::legacy(&d, path, req).await
+        }
         _ => {}
     }
     let internal = path.starts_with("/mesos.internal.");

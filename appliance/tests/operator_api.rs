@@ -312,8 +312,8 @@ fn master_and_agent_answer_the_operator_api_and_legacy_endpoints() {
 
     // Other v0 paths: 404 naming mesolite.
     for (port, path) in [
-        (mport, "/master/maintenance/schedule"),
-        (mport, "/quota"),
+        (mport, "/master/roles"),
+        (mport, "/master/tasks"),
         (mport, "/metrics/nothing"),
         (aport, "/slave(1)/containers"),
         (aport, "/files/debug"),

@@ -1,9 +1,10 @@
 //! The master's v1 operator API (`POST /api/v1`, `/api/v1/operator`, `/master/api/v1`): the
-//! query calls (reference §6.5) answered from the master's state, and MARK_AGENT_GONE.
+//! query calls (reference §6.5) answered from the master's state, MARK_AGENT_GONE and the calls
+//! that change the registry (UPDATE_WEIGHTS here, the quota calls in `quota.rs`).
 
 use super::flags::{self, FlagSet};
 use super::rendered::{self, StateQuery};
-use super::{metrics, read_call, version};
+use super::{metrics, quota, read_call, version};
 use crate::convert::{self, resources_to_v1};
 use crate::http::{self, Body};
 use crate::master_driver::MasterDriver;
@@ -56,6 +57,14 @@ pub async fn call(
     match kind {
         T::UpdateWeights => return update_weights(&d, call.update_weights).await,
         T::MarkAgentGone => return mark_agent_gone(&d, call.mark_agent_gone).await,
+        T::SetQuota => return quota::set_quota(&d, call.set_quota).await,
+        T::RemoveQuota => return quota::remove_quota(&d, call.remove_quota).await,
+        T::UpdateQuota => return quota::update_quota(&d, call.update_quota).await,
+        T::UpdateMaintenanceSchedule
+        | T::StartMaintenance
+        | T::StopMaintenance
+        | T::GetMaintenanceStatus
+        | T::GetMaintenanceSchedule => return super::maintenance::call(&d, kind, call).await,
         _ => {}
     }
     if let Some(query) = StateQuery::of(kind) {
@@ -86,6 +95,7 @@ pub async fn call(
         T::GetLoggingLevel => R::logging_level(0),
         T::GetRoles => R::roles(get_roles(&m)),
         T::GetWeights => R::weights(get_weights(&m)),
+        T::GetQuota => R::quota(quota::status(&m)),
         T::GetMaster => R::master(v1::operator::GetMaster {
             master_info: Some(convert::master_info(&m)),
             start_time: Some(m.start_time().as_secs_f64()),
@@ -108,13 +118,16 @@ pub async fn call(
 }
 
 /// The answer to an operator call that changed the registry: 200 once durable (Mesos 1.5's
-/// handlers answer 200, not the 202 the documentation shows).
-fn durable_answer(result: Result<(), OperatorError>) -> Response<Body> {
+/// handlers answer 200, not the 202 the documentation shows), or Mesos' status for the error.
+pub fn durable_answer(result: Result<(), OperatorError>) -> Response<Body> {
     match result {
         Ok(()) => http::empty(StatusCode::OK),
-        Err(e @ (OperatorError::UnknownAgent | OperatorError::Refused(_))) => {
-            http::error(StatusCode::BAD_REQUEST, e.to_string())
-        }
+        Err(e @ OperatorError::Conflict(_)) => http::error(StatusCode::CONFLICT, e.to_string()),
+        Err(
+            e @ (OperatorError::UnknownAgent
+            | OperatorError::Refused(_)
+            | OperatorError::Invalid(_)),
+        ) => http::error(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e) => http::error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }

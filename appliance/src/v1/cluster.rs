@@ -8,7 +8,7 @@ use super::common::{
     OfferId, OperationId, Resource, Url,
 };
 use super::task::{ExecutorInfo, TaskGroupInfo, TaskInfo};
-use super::wire::{self, null_default, wire_enum, RawMessage};
+use super::wire::{self, null_default, wire_enum};
 
 /// Mesos `DomainInfo`: where a master or agent runs. Without `fault_domain` it says nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,10 +29,7 @@ pub struct FaultDomain {
 pub struct DomainName {
     pub name: String,
 }
-/// Mesos `Unavailability` (maintenance window), carried through uninterpreted for now.
-pub type Unavailability = RawMessage;
-/// Mesos `InverseOffer` (maintenance), carried through uninterpreted for now.
-pub type InverseOffer = RawMessage;
+pub use super::maintenance::{InverseOffer, Unavailability};
 
 wire_enum! {
     /// Mesos `FrameworkInfo.Capability.Type`.

@@ -42,6 +42,8 @@ wire_enum! {
         GetQuota = "GET_QUOTA",
         SetQuota = "SET_QUOTA",
         RemoveQuota = "REMOVE_QUOTA",
+        /// Mesos 1.9's quota call with separate guarantees and limits.
+        UpdateQuota = "UPDATE_QUOTA",
         Teardown = "TEARDOWN",
         MarkAgentGone = "MARK_AGENT_GONE",
     }
@@ -64,6 +66,18 @@ pub struct Call {
     pub mark_agent_gone: Option<MarkAgentGone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_weights: Option<UpdateWeights>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_quota: Option<super::quota::SetQuota>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_quota: Option<super::quota::RemoveQuota>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_quota: Option<super::quota::UpdateQuota>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_maintenance_schedule: Option<super::maintenance::UpdateMaintenanceSchedule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_maintenance: Option<super::maintenance::Machines>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_maintenance: Option<super::maintenance::Machines>,
 }
 
 impl Call {
@@ -464,6 +478,12 @@ pub struct Response {
     pub get_roles: Option<GetRoles>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_weights: Option<GetWeights>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_quota: Option<super::quota::GetQuota>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_maintenance_status: Option<super::maintenance::GetMaintenanceStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_maintenance_schedule: Option<super::maintenance::GetMaintenanceSchedule>,
 }
 
 impl Response {
@@ -562,6 +582,13 @@ impl Response {
         Response {
             get_weights: Some(weights),
             ..Response::of(CallType::GetWeights)
+        }
+    }
+
+    pub fn quota(status: super::quota::QuotaStatus) -> Self {
+        Response {
+            get_quota: Some(super::quota::GetQuota { status }),
+            ..Response::of(CallType::GetQuota)
         }
     }
 }

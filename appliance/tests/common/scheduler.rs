@@ -109,6 +109,11 @@ impl Scheduler {
         sched
     }
 
+    /// Every event received so far, in order.
+    pub fn events(&self) -> Vec<Value> {
+        self.events.lock().unwrap().clone()
+    }
+
     /// From now on, acknowledge every update while waiting for events (the next update of a
     /// task comes only after the previous one is acknowledged).
     pub fn acknowledging(mut self) -> Scheduler {

@@ -179,6 +179,9 @@ impl Master {
     }
 
     fn register_agent(&mut self, now: Instant, wall: WallTime, conn: ConnId, info: AgentInfo) {
+        if self.refuse_down_machine(conn, &info.hostname, &info.ip, &[]) {
+            return;
+        }
         if let Some(id) = self.conns.get(&conn) {
             // A retry on a connection that is already registered: answer again.
             let id = id.clone();
@@ -362,6 +365,10 @@ impl Master {
         conn: ConnId,
         rereg: Reregistration,
     ) {
+        let reported: Vec<FrameworkId> = rereg.frameworks.iter().map(|f| f.id.clone()).collect();
+        if self.refuse_down_machine(conn, &rereg.info.hostname, &rereg.info.ip, &reported) {
+            return;
+        }
         let record = record_of(&rereg.info);
         if self.registry().gone.iter().any(|(g, _)| g == &rereg.id) {
             // Mesos answers a gone agent with `ShutdownMessage("Agent has been marked gone")`,

@@ -185,6 +185,16 @@ pub enum SchedulerCall {
     Reconcile {
         tasks: Vec<(TaskId, Option<AgentId>)>,
     },
+    /// Answers maintenance inverse offers. `refuse` is accepted and not used: an inverse offer
+    /// is sent once per (framework, agent) and unavailability, never again after an answer.
+    AcceptInverseOffers {
+        inverse_offer_ids: Vec<OfferId>,
+        refuse: Option<Duration>,
+    },
+    DeclineInverseOffers {
+        inverse_offer_ids: Vec<OfferId>,
+        refuse: Option<Duration>,
+    },
 }
 
 /// Why a SUBSCRIBE was refused.
@@ -717,6 +727,22 @@ impl Master {
                 uuid,
             } => self.acknowledge(framework_id, agent_id, task_id, uuid)?,
             SchedulerCall::Reconcile { tasks } => self.reconcile(wall, framework_id, tasks),
+            SchedulerCall::AcceptInverseOffers {
+                inverse_offer_ids, ..
+            } => self.answer_inverse_offers(
+                wall,
+                framework_id,
+                &inverse_offer_ids,
+                super::InverseOfferAnswer::Accept,
+            ),
+            SchedulerCall::DeclineInverseOffers {
+                inverse_offer_ids, ..
+            } => self.answer_inverse_offers(
+                wall,
+                framework_id,
+                &inverse_offer_ids,
+                super::InverseOfferAnswer::Decline,
+            ),
         }
         Ok(())
     }

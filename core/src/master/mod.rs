@@ -12,8 +12,10 @@
 mod agents;
 mod events;
 mod frameworks;
+mod maintenance;
 mod operator;
 mod partition;
+mod quota;
 mod tasks;
 mod view;
 
@@ -21,6 +23,10 @@ pub use events::OperatorEvent;
 pub use frameworks::{
     CallError, CompletedFramework, FrameworkCapabilities, FrameworkSpec, Operation, RolesError,
     SchedulerCall, SubscribeError, TaskLaunch, MAX_MESSAGE_DATA, MAX_ROLES_PER_FRAMEWORK,
+};
+pub use maintenance::{
+    InverseOfferAnswer, InverseOfferRecord, InverseOfferStatus, MaintenanceStatus,
+    MACHINE_DOWN_REASON,
 };
 pub use operator::{OperatorCall, OperatorError, OperatorTicket};
 pub use tasks::GroupLaunch;
@@ -176,6 +182,10 @@ pub enum SchedulerEvent {
         data: Vec<u8>,
     },
     Heartbeat,
+    /// Maintenance inverse offers (the v1 `INVERSE_OFFERS` event).
+    InverseOffers(Vec<InverseOfferRecord>),
+    /// An inverse offer withdrawn (the v1 `RESCIND_INVERSE_OFFER` event).
+    RescindInverseOffer(OfferId),
 }
 
 /// Outputs for the driver to carry out.
@@ -275,6 +285,8 @@ pub struct Master {
     admitted_index: (Option<u64>, BTreeMap<AgentId, usize>),
     /// Frameworks torn down by this master, newest last, at most `MAX_REMOVED_FRAMEWORKS`.
     removed_frameworks: VecDeque<FrameworkId>,
+    /// Inverse offers and the frameworks' answers (soft state; the schedule is in the registry).
+    maintenance: maintenance::MaintenanceState,
     next_tag: u64,
     next_offer: u64,
     next_framework: u64,
@@ -357,6 +369,7 @@ impl Master {
             closed_conns: alloc::collections::BTreeSet::new(),
             admitted_index: (None, BTreeMap::new()),
             removed_frameworks: VecDeque::new(),
+            maintenance: maintenance::MaintenanceState::default(),
             next_tag: 0,
             next_offer: 0,
             next_framework: 0,
@@ -479,6 +492,7 @@ impl Master {
                 if let Ok(Applied::Recovered { epoch }) = outcome {
                     self.phase = Phase::Leading;
                     self.apply_registry_weights();
+                    self.apply_registry_quotas();
                     self.reregister_deadline = Some(now + self.cfg.agent_reregister_timeout);
                     self.next_registry_gc = now + self.cfg.registry_gc_interval;
                     let n = self.registry().admitted.len();
@@ -566,6 +580,7 @@ impl Master {
             self.tick_partitions(now, wall);
             self.tick_frameworks(now, wall);
             self.tick_operator(now);
+            self.tick_maintenance(wall);
         }
     }
 

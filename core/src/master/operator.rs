@@ -1,10 +1,14 @@
-//! Operator calls that change the registry (UPDATE_WEIGHTS, MARK_AGENT_GONE): each is answered
-//! only once its registry write is durable, through [`Master::poll_operator_completion`].
+//! Operator calls that change the registry (UPDATE_WEIGHTS, MARK_AGENT_GONE, the quota calls):
+//! each is answered only once its registry write is durable, through
+//! [`Master::poll_operator_completion`].
 
 use super::{Master, PendingOp, Phase};
 use crate::ids::{AgentId, Role};
-use crate::registry::{Applied, Op, OpError, WeightRecord};
+use crate::registry::{Applied, Op, OpError, QuotaRecord, WeightRecord};
+use crate::resources::Resources;
 use crate::time::{Instant, WallTime};
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// An operator call that changes durable state (Mesos v1 master `Call`).
@@ -14,6 +18,25 @@ pub enum OperatorCall {
     UpdateWeights(alloc::vec::Vec<(Role, u64)>),
     /// `MARK_AGENT_GONE`: the operator asserts the agent is dead and will not come back.
     MarkAgentGone(AgentId),
+    /// `SET_QUOTA` (Mesos 1.5): the guarantee, which is also the limit.
+    SetQuota {
+        role: Role,
+        guarantee: Resources,
+        force: bool,
+    },
+    /// `REMOVE_QUOTA`.
+    RemoveQuota(Role),
+    /// `UPDATE_QUOTA` (Mesos 1.9): separate guarantees and limits per role.
+    UpdateQuota {
+        quotas: Vec<QuotaRecord>,
+        force: bool,
+    },
+    /// `UPDATE_MAINTENANCE_SCHEDULE`: replaces the maintenance schedule.
+    UpdateMaintenanceSchedule(Vec<crate::registry::MaintenanceWindow>),
+    /// `START_MAINTENANCE`: DRAINING machines go DOWN; their agents are removed.
+    StartMaintenance(Vec<crate::registry::MachineId>),
+    /// `STOP_MAINTENANCE`: DOWN machines are UP again and leave the schedule.
+    StopMaintenance(Vec<crate::registry::MachineId>),
 }
 
 /// Names one accepted operator call until its answer comes out of
@@ -22,7 +45,7 @@ pub enum OperatorCall {
 pub struct OperatorTicket(pub u64);
 
 /// Why an operator call failed; the API layer maps these to HTTP statuses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OperatorError {
     /// 503: recovering or not the leader.
     NotReady,
@@ -34,6 +57,10 @@ pub enum OperatorError {
     Busy,
     /// 503: leadership was lost before the change became durable.
     Abandoned,
+    /// 400: the call is invalid; the message is Mesos'.
+    Invalid(String),
+    /// 409: the call conflicts with the cluster (a quota overcommitting it).
+    Conflict(String),
 }
 
 impl fmt::Display for OperatorError {
@@ -46,6 +73,7 @@ impl fmt::Display for OperatorError {
             OperatorError::Abandoned => {
                 f.write_str("the master lost leadership before the change was durable")
             }
+            OperatorError::Invalid(why) | OperatorError::Conflict(why) => f.write_str(why),
         }
     }
 }
@@ -94,6 +122,25 @@ impl Master {
                     at: wall,
                 }
             }
+            OperatorCall::SetQuota {
+                role,
+                guarantee,
+                force,
+            } => Op::UpdateQuota {
+                quotas: alloc::vec![self.check_set_quota(role, guarantee, *force)?],
+            },
+            OperatorCall::RemoveQuota(role) => Op::UpdateQuota {
+                quotas: alloc::vec![self.check_remove_quota(role)?],
+            },
+            OperatorCall::UpdateQuota { quotas, force } => {
+                self.check_update_quota(quotas, *force)?;
+                Op::UpdateQuota {
+                    quotas: quotas.clone(),
+                }
+            }
+            OperatorCall::UpdateMaintenanceSchedule(_)
+            | OperatorCall::StartMaintenance(_)
+            | OperatorCall::StopMaintenance(_) => self.maintenance_op(&call)?,
         };
         let ticket = OperatorTicket(self.next_tag);
         let tag = self.next_tag;
@@ -138,6 +185,26 @@ impl Master {
                     OperatorCall::MarkAgentGone(id) => {
                         let id = id.clone();
                         self.remove_gone_agent(now, wall, &id);
+                    }
+                    OperatorCall::SetQuota { role, .. } | OperatorCall::RemoveQuota(role) => {
+                        let role = role.clone();
+                        self.apply_registry_quota(&role);
+                        self.log(alloc::format!("updated the quota of role '{role}'"));
+                    }
+                    OperatorCall::UpdateQuota { quotas, .. } => {
+                        let roles: Vec<Role> = quotas.iter().map(|q| q.role.clone()).collect();
+                        for role in &roles {
+                            self.apply_registry_quota(role);
+                        }
+                        self.log(alloc::format!(
+                            "updated the quota of {} role(s)",
+                            roles.len()
+                        ));
+                    }
+                    call @ (OperatorCall::UpdateMaintenanceSchedule(_)
+                    | OperatorCall::StartMaintenance(_)
+                    | OperatorCall::StopMaintenance(_)) => {
+                        self.finish_maintenance_call(now, wall, call)
                     }
                 }
                 Ok(())

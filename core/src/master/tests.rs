@@ -661,7 +661,9 @@ fn a_registration_retried_from_the_same_agent_keeps_its_id_and_loses_unsent_task
     );
 }
 
+mod maintenance;
 mod partition;
+mod quota;
 mod roles;
 mod scheduler_api;
 mod task_group;

@@ -9,6 +9,7 @@
 
 mod codec;
 mod crc;
+mod maintenance;
 mod registrar;
 mod state;
 #[cfg(test)]
@@ -21,13 +22,17 @@ pub use codec::{
     SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
 };
 pub use crc::crc32c;
+pub use maintenance::{
+    check_machines, check_schedule, MachineId, MachineRecord, MaintenanceError, MaintenanceWindow,
+    Unavailability, MAX_MAINTENANCE_MACHINES,
+};
 pub use registrar::{
     Completion, Outcome, Registrar, RegistrarConfig, RegistrarError, RegistrarState, WriteResult,
     DEFAULT_MAX_QUEUE, DEFAULT_SNAPSHOT_EVERY,
 };
 pub use state::{
-    apply, apply_owned, AdmittedAgent, AgentRecord, Applied, MachineMode, MachineRecord, Op,
-    OpError, QuotaRecord, Registry, RegistryInvalid, WeightRecord, MAX_ADMITTED_AGENTS,
-    MAX_ATTRIBUTES_TEXT_LEN, MAX_HOSTNAME_LEN, MAX_IP_LEN, MAX_LEADER_LEN, MAX_REMEMBERED_AGENTS,
+    apply, apply_owned, AdmittedAgent, AgentRecord, Applied, MachineMode, Op, OpError, QuotaRecord,
+    Registry, RegistryInvalid, WeightRecord, MAX_ADMITTED_AGENTS, MAX_ATTRIBUTES_TEXT_LEN,
+    MAX_HOSTNAME_LEN, MAX_IP_LEN, MAX_LEADER_LEN, MAX_QUOTAS, MAX_REMEMBERED_AGENTS,
     MAX_RESOURCES_TEXT_LEN, MAX_WEIGHTS, MAX_WEIGHT_MILLI,
 };

@@ -11,7 +11,10 @@ use core::fmt::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, Role, MAX_ID_LEN};
+use crate::resources::Resources;
 use crate::time::WallTime;
+
+use super::maintenance::{self, MachineId, MachineRecord, MaintenanceError, MaintenanceWindow};
 
 /// Longest leader address accepted in [`Op::Recover`].
 pub const MAX_LEADER_LEN: usize = 255;
@@ -34,6 +37,8 @@ pub const MAX_REMEMBERED_AGENTS: usize = 102_400;
 pub const MAX_WEIGHTS: usize = crate::allocator::EXTRA_ROLES;
 /// Largest weight accepted, in thousandths (weight 1,000,000.0); the allocator keeps weights in a `u32`.
 pub const MAX_WEIGHT_MILLI: u64 = 1_000_000_000;
+/// Most roles with a quota; like weights, each fits in the allocator's extra role slots.
+pub const MAX_QUOTAS: usize = crate::allocator::EXTRA_ROLES;
 
 /// What the registry keeps about an admitted agent (Mesos `SlaveInfo`, reduced).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,12 +66,22 @@ pub struct WeightRecord {
     pub weight_milli: u64,
 }
 
-/// A role's quota guarantee (Mesos `QuotaInfo`) in resources text form. Reserved: no operation
-/// writes it yet.
+/// A role's quota (Mesos `QuotaConfig`), written by [`Op::UpdateQuota`]: plain scalar
+/// guarantees and limits; a resource named in neither is neither guaranteed nor limited. Mesos
+/// 1.5's `SET_QUOTA` stores its guarantee as both. (Until quota was written, every registry held
+/// an empty list, so this shape replaced an unused one without a format change.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaRecord {
     pub role: Role,
-    pub guarantee_text: String,
+    pub guarantees: Resources,
+    pub limits: Resources,
+}
+
+impl QuotaRecord {
+    /// No guarantee and no limit: Mesos' default quota, which is stored as no record.
+    pub fn is_default(&self) -> bool {
+        self.guarantees.is_empty() && self.limits.is_empty()
+    }
 }
 
 /// Maintenance mode of a machine (Mesos `MachineInfo.Mode`).
@@ -75,14 +90,6 @@ pub enum MachineMode {
     Up,
     Draining,
     Down,
-}
-
-/// A machine under maintenance (Mesos `Registry.Machine`). Reserved: no operation writes it yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MachineRecord {
-    pub hostname: String,
-    pub ip: String,
-    pub mode: MachineMode,
 }
 
 /// The master's durable state.
@@ -186,6 +193,17 @@ impl Registry {
                 return Err(RegistryInvalid::BadWeights);
             }
         }
+        if self.quotas.len() > MAX_QUOTAS {
+            return Err(RegistryInvalid::BadQuotas);
+        }
+        for (i, q) in self.quotas.iter().enumerate() {
+            if check_quota(q).is_err() || self.quotas[..i].iter().any(|o| o.role == q.role) {
+                return Err(RegistryInvalid::BadQuotas);
+            }
+        }
+        if !maintenance::check_stored(&self.maintenance) {
+            return Err(RegistryInvalid::BadMaintenance);
+        }
         for a in &self.admitted {
             check_record(&a.info).map_err(|e| match e {
                 OpError::FieldTooLong(f) => RegistryInvalid::FieldTooLong(f),
@@ -207,6 +225,10 @@ pub enum RegistryInvalid {
     AgentNumberAhead,
     /// Too many weights, a duplicate role, or a weight out of range.
     BadWeights,
+    /// Too many quotas, a duplicate role, a bad role or non-scalar resources.
+    BadQuotas,
+    /// Too many scheduled machines, one twice, an invalid one, or one stored UP.
+    BadMaintenance,
 }
 
 impl fmt::Display for RegistryInvalid {
@@ -223,6 +245,12 @@ impl fmt::Display for RegistryInvalid {
             RegistryInvalid::BadWeights => {
                 f.write_str("the role weights are too many, name a role twice, or are out of range")
             }
+            RegistryInvalid::BadQuotas => f.write_str(
+                "the role quotas are too many, name a role twice, or hold invalid resources",
+            ),
+            RegistryInvalid::BadMaintenance => f.write_str(
+                "the maintenance schedule is too big, names a machine twice or holds an invalid one",
+            ),
         }
     }
 }
@@ -259,6 +287,19 @@ pub enum Op {
         older_than: WallTime,
         max_count: u32,
     },
+    /// The operator set quotas (Mesos `UpdateQuota`, written by SET_QUOTA, REMOVE_QUOTA and
+    /// UPDATE_QUOTA): each replaces the role's quota; a default one removes it. Appended after
+    /// `Prune`; older logs never contain it.
+    UpdateQuota { quotas: Vec<QuotaRecord> },
+    /// The operator posted a maintenance schedule (Mesos `UpdateSchedule`): it replaces the
+    /// schedule; new machines start DRAINING, scheduled ones keep their mode, machines left out
+    /// are UP again. Appended after `UpdateQuota`; older logs never contain it.
+    UpdateSchedule { windows: Vec<MaintenanceWindow> },
+    /// The operator started maintenance (Mesos `StartMaintenance`): DRAINING machines go DOWN.
+    StartMaintenance { machines: Vec<MachineId> },
+    /// The operator stopped maintenance (Mesos `StopMaintenance`): DOWN machines leave the
+    /// schedule and are UP.
+    StopMaintenance { machines: Vec<MachineId> },
 }
 
 /// What an operation did.
@@ -299,6 +340,12 @@ pub enum OpError {
     BadWeight,
     /// The update would store more than [`MAX_WEIGHTS`] weights.
     TooManyWeights,
+    /// A quota names an invalid role (or `*`), or holds something other than plain scalars.
+    BadQuota,
+    /// The update would store more than [`MAX_QUOTAS`] quotas.
+    TooManyQuotas,
+    /// A maintenance operation broke one of Mesos' rules (see [`MaintenanceError`]).
+    Maintenance(MaintenanceError),
 }
 
 impl fmt::Display for OpError {
@@ -319,6 +366,11 @@ impl fmt::Display for OpError {
             OpError::TooManyWeights => {
                 write!(f, "at most {MAX_WEIGHTS} roles may have a weight")
             }
+            OpError::BadQuota => f.write_str(
+                "a quota must name a valid role other than '*' and hold only plain scalar resources",
+            ),
+            OpError::TooManyQuotas => write!(f, "at most {MAX_QUOTAS} roles may have a quota"),
+            OpError::Maintenance(e) => e.fmt(f),
         }
     }
 }
@@ -350,6 +402,10 @@ enum Plan {
     GoneFromUnreachable { pos: usize, at: WallTime },
     Weights,
     Prune { unreachable: usize, gone: usize },
+    Quotas,
+    Schedule,
+    StartMaintenance,
+    StopMaintenance,
 }
 
 fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
@@ -416,6 +472,25 @@ fn plan(reg: &Registry, op: &Op) -> Result<Plan, OpError> {
                 .ok_or(OpError::UnknownAgent)
         }
         Op::UpdateWeights { weights } => plan_weights(reg, weights),
+        Op::UpdateQuota { quotas } => plan_quotas(reg, quotas),
+        Op::UpdateSchedule { windows } => {
+            maintenance::check_schedule(reg, windows).map_err(|(e, _)| OpError::Maintenance(e))?;
+            if maintenance::scheduled(reg, windows) == reg.maintenance {
+                Ok(Plan::Unchanged)
+            } else {
+                Ok(Plan::Schedule)
+            }
+        }
+        Op::StartMaintenance { machines } => {
+            maintenance::check_machines(reg, machines, MachineMode::Draining)
+                .map_err(|(e, _)| OpError::Maintenance(e))?;
+            Ok(Plan::StartMaintenance)
+        }
+        Op::StopMaintenance { machines } => {
+            maintenance::check_machines(reg, machines, MachineMode::Down)
+                .map_err(|(e, _)| OpError::Maintenance(e))?;
+            Ok(Plan::StopMaintenance)
+        }
         Op::Prune {
             older_than,
             max_count,
@@ -480,6 +555,50 @@ fn plan_weights(reg: &Registry, weights: &[WeightRecord]) -> Result<Plan, OpErro
     })
 }
 
+/// A quota's role is valid and not `*`; its resources are plain scalars (no reservation, disk,
+/// provider, shared or revocable identity), each named once.
+fn check_quota(q: &QuotaRecord) -> Result<(), OpError> {
+    if q.role.as_str() == "*" || crate::resources::validate_role(q.role.as_str()).is_err() {
+        return Err(OpError::BadQuota);
+    }
+    for list in [&q.guarantees, &q.limits] {
+        for (i, r) in list.iter().enumerate() {
+            let plain = r.scalar_value().is_some() && r.meta().is_none_or(|m| m.is_plain());
+            if !plain || list.as_slice()[..i].iter().any(|o| o.name == r.name) {
+                return Err(OpError::BadQuota);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn plan_quotas(reg: &Registry, quotas: &[QuotaRecord]) -> Result<Plan, OpError> {
+    let mut after: Vec<&QuotaRecord> = reg.quotas.iter().collect();
+    let mut changed = false;
+    for q in quotas {
+        check_quota(q)?;
+        let old = after.iter().position(|o| o.role == q.role);
+        changed |= match old {
+            Some(pos) => *after[pos] != *q,
+            None => !q.is_default(),
+        };
+        if let Some(pos) = old {
+            after.remove(pos);
+        }
+        if !q.is_default() {
+            after.push(q);
+        }
+    }
+    if after.len() > MAX_QUOTAS {
+        return Err(OpError::TooManyQuotas);
+    }
+    Ok(if changed {
+        Plan::Quotas
+    } else {
+        Plan::Unchanged
+    })
+}
+
 /// Where [`commit`] gets the strings it stores: copied from a borrowed op, moved from an owned
 /// one. Only the parts a plan stores are taken, so nothing else is copied.
 trait OpParts {
@@ -488,6 +607,9 @@ trait OpParts {
     fn id_and_info(self) -> (AgentId, AgentRecord);
     fn weights(self) -> Vec<WeightRecord>;
     fn prune_rule(self) -> (WallTime, u32);
+    fn quotas(self) -> Vec<QuotaRecord>;
+    fn windows(self) -> Vec<MaintenanceWindow>;
+    fn machines(self) -> Vec<MachineId>;
 }
 
 impl OpParts for &Op {
@@ -524,6 +646,26 @@ impl OpParts for &Op {
             _ => (WallTime::default(), u32::MAX),
         }
     }
+    fn quotas(self) -> Vec<QuotaRecord> {
+        match self {
+            Op::UpdateQuota { quotas } => quotas.clone(),
+            _ => Vec::new(),
+        }
+    }
+    fn windows(self) -> Vec<MaintenanceWindow> {
+        match self {
+            Op::UpdateSchedule { windows } => windows.clone(),
+            _ => Vec::new(),
+        }
+    }
+    fn machines(self) -> Vec<MachineId> {
+        match self {
+            Op::StartMaintenance { machines } | Op::StopMaintenance { machines } => {
+                machines.clone()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl OpParts for Op {
@@ -553,6 +695,24 @@ impl OpParts for Op {
     }
     fn prune_rule(self) -> (WallTime, u32) {
         (&self).prune_rule()
+    }
+    fn quotas(self) -> Vec<QuotaRecord> {
+        match self {
+            Op::UpdateQuota { quotas } => quotas,
+            _ => Vec::new(),
+        }
+    }
+    fn windows(self) -> Vec<MaintenanceWindow> {
+        match self {
+            Op::UpdateSchedule { windows } => windows,
+            _ => Vec::new(),
+        }
+    }
+    fn machines(self) -> Vec<MachineId> {
+        match self {
+            Op::StartMaintenance { machines } | Op::StopMaintenance { machines } => machines,
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -625,6 +785,27 @@ fn commit(reg: &mut Registry, plan: Plan, op: impl OpParts) -> Applied {
             prune(&mut reg.unreachable, older_than, max_count);
             prune(&mut reg.gone, older_than, max_count);
             Applied::Pruned { unreachable, gone }
+        }
+        Plan::Quotas => {
+            for q in op.quotas() {
+                reg.quotas.retain(|o| o.role != q.role);
+                if !q.is_default() {
+                    reg.quotas.push(q);
+                }
+            }
+            Applied::Updated
+        }
+        Plan::Schedule => {
+            reg.maintenance = maintenance::scheduled(reg, &op.windows());
+            Applied::Updated
+        }
+        Plan::StartMaintenance => {
+            maintenance::set_mode(reg, &op.machines(), MachineMode::Down);
+            Applied::Updated
+        }
+        Plan::StopMaintenance => {
+            maintenance::unschedule(reg, &op.machines());
+            Applied::Updated
         }
     }
 }

@@ -793,3 +793,314 @@ fn prune_is_appended_to_the_log_format() {
     assert_eq!(bytes, vec![LOG_FORMAT_VERSION, 3, 1, 8, 7, 2]);
     assert_eq!(decode_entry(&bytes).unwrap(), entry);
 }
+
+fn quota(role: &str, guarantees: &str, limits: &str) -> QuotaRecord {
+    let parse = |t: &str| crate::resources::Resources::parse(t).unwrap();
+    QuotaRecord {
+        role: crate::ids::Role::from(role),
+        guarantees: parse(guarantees),
+        limits: parse(limits),
+    }
+}
+
+#[test]
+fn update_quota_sets_replaces_removes_and_refuses_bad_quotas() {
+    let mut reg = Registry::new_cluster("c");
+    let set = |qs: Vec<QuotaRecord>| Op::UpdateQuota { quotas: qs };
+    assert_eq!(
+        apply(
+            &mut reg,
+            &set(vec![
+                quota("web", "cpus:2", "cpus:2"),
+                quota("db", "", "mem:512")
+            ])
+        ),
+        Ok(Applied::Updated)
+    );
+    assert_eq!(reg.quotas.len(), 2);
+    // The same quota again changes nothing (and so is never written).
+    assert_eq!(
+        apply(&mut reg, &set(vec![quota("web", "cpus:2", "cpus:2")])),
+        Ok(Applied::Unchanged)
+    );
+    // A new quota replaces the role's; the default quota removes it.
+    assert_eq!(
+        apply(
+            &mut reg,
+            &set(vec![quota("web", "cpus:1", "cpus:4"), quota("db", "", "")])
+        ),
+        Ok(Applied::Updated)
+    );
+    assert_eq!(reg.quotas, vec![quota("web", "cpus:1", "cpus:4")]);
+    assert_eq!(
+        apply(&mut reg, &set(vec![quota("absent", "", "")])),
+        Ok(Applied::Unchanged)
+    );
+    let before = reg.clone();
+    for bad in [
+        quota("*", "cpus:1", ""),
+        quota("/x", "cpus:1", ""),
+        quota("web", "ports:[1-2]", ""),
+        quota("web", "cpus(web):1", ""),
+        quota("web", "", "cpus:1;cpus(web):1"),
+    ] {
+        assert_eq!(
+            apply(&mut reg, &set(vec![bad.clone()])),
+            Err(OpError::BadQuota),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(reg, before);
+    assert_eq!(reg.validate(), Ok(()));
+    // Quotas survive a snapshot.
+    let bytes = encode_snapshot(&reg).unwrap();
+    assert_eq!(decode_snapshot(&bytes), Ok(reg.clone()));
+}
+
+#[test]
+fn quotas_are_bounded() {
+    let mut reg = Registry::new_cluster("c");
+    let many: Vec<QuotaRecord> = (0..MAX_QUOTAS)
+        .map(|i| quota(&format!("r{i}"), "cpus:1", ""))
+        .collect();
+    assert_eq!(
+        apply(&mut reg, &Op::UpdateQuota { quotas: many }),
+        Ok(Applied::Updated)
+    );
+    let one_more = Op::UpdateQuota {
+        quotas: vec![quota("extra", "cpus:1", "")],
+    };
+    assert_eq!(apply(&mut reg, &one_more), Err(OpError::TooManyQuotas));
+    // Removing one first makes room in the same op.
+    let swap = Op::UpdateQuota {
+        quotas: vec![quota("r0", "", ""), quota("extra", "cpus:1", "")],
+    };
+    assert_eq!(apply(&mut reg, &swap), Ok(Applied::Updated));
+    reg.quotas.push(quota("extra", "cpus:2", ""));
+    assert_eq!(reg.validate(), Err(RegistryInvalid::BadQuotas));
+}
+
+fn machine(host: &str, ip: &str) -> MachineId {
+    MachineId::new(host, ip)
+}
+
+fn window(machines: Vec<MachineId>, start: i64) -> MaintenanceWindow {
+    MaintenanceWindow {
+        machines,
+        unavailability: Unavailability {
+            start_nanos: start,
+            duration_nanos: Some(3_600_000_000_000),
+        },
+    }
+}
+
+/// Applies a maintenance op and returns Mesos' message for a refusal.
+fn maintain(reg: &mut Registry, op: Op) -> Result<Applied, String> {
+    let checked = match &op {
+        Op::UpdateSchedule { windows } => check_schedule(reg, windows),
+        Op::StartMaintenance { machines } => check_machines(reg, machines, MachineMode::Draining),
+        Op::StopMaintenance { machines } => check_machines(reg, machines, MachineMode::Down),
+        _ => Ok(()),
+    };
+    let message = checked.map_err(|(e, m)| e.message(m));
+    let applied = apply(reg, &op);
+    match (message, applied) {
+        (Ok(()), Ok(a)) => Ok(a),
+        (Err(m), Err(OpError::Maintenance(_))) => Err(m),
+        (m, a) => panic!("the check ({m:?}) and apply ({a:?}) disagree"),
+    }
+}
+
+#[test]
+fn a_schedule_drains_its_machines_and_start_and_stop_maintenance_move_them() {
+    let mut reg = Registry::new_cluster("c");
+    let (a, b, c) = (
+        machine("a", "10.0.0.1"),
+        machine("b", "10.0.0.2"),
+        machine("c", ""),
+    );
+    let schedule = vec![
+        window(vec![a.clone(), b.clone()], 10),
+        window(vec![c.clone()], 20),
+    ];
+    let op = Op::UpdateSchedule {
+        windows: schedule.clone(),
+    };
+    assert_eq!(maintain(&mut reg, op.clone()), Ok(Applied::Updated));
+    assert_eq!(maintain(&mut reg, op), Ok(Applied::Unchanged));
+    assert_eq!(reg.maintenance_schedule(), schedule);
+    assert_eq!(
+        reg.machine_mode("A", "10.0.0.1"),
+        MachineMode::Draining,
+        "hostname ignores case"
+    );
+    assert_eq!(
+        reg.machine_mode("a", "10.0.0.9"),
+        MachineMode::Up,
+        "both fields must match"
+    );
+    assert_eq!(reg.machine_mode("c", ""), MachineMode::Draining);
+
+    let start = Op::StartMaintenance {
+        machines: vec![a.clone()],
+    };
+    assert_eq!(maintain(&mut reg, start.clone()), Ok(Applied::Updated));
+    assert_eq!(reg.machine_mode("a", "10.0.0.1"), MachineMode::Down);
+    assert_eq!(
+        maintain(&mut reg, start),
+        Err(String::from(
+            r#"Machine '{"hostname":"a","ip":"10.0.0.1"}' is not in DRAINING mode and cannot be brought down"#
+        ))
+    );
+    // A new schedule keeps the DOWN machine DOWN and may not leave it out.
+    let moved = vec![window(vec![a.clone()], 30), window(vec![b.clone()], 40)];
+    assert_eq!(
+        maintain(
+            &mut reg,
+            Op::UpdateSchedule {
+                windows: vec![window(vec![b.clone()], 40)]
+            }
+        ),
+        Err(String::from(
+            r#"Machine '{"hostname":"a","ip":"10.0.0.1"}' is deactivated and cannot be removed from the schedule"#
+        ))
+    );
+    assert_eq!(
+        maintain(
+            &mut reg,
+            Op::UpdateSchedule {
+                windows: moved.clone()
+            }
+        ),
+        Ok(Applied::Updated)
+    );
+    assert_eq!(reg.machine_mode("a", "10.0.0.1"), MachineMode::Down);
+    assert_eq!(
+        reg.machine_mode("c", ""),
+        MachineMode::Up,
+        "left out: UP again"
+    );
+    assert_eq!(reg.maintenance_schedule(), moved);
+    assert_eq!(reg.validate(), Ok(()));
+    // The schedule and modes survive a snapshot.
+    let bytes = encode_snapshot(&reg).unwrap();
+    assert_eq!(decode_snapshot(&bytes), Ok(reg.clone()));
+
+    assert_eq!(
+        maintain(
+            &mut reg,
+            Op::StopMaintenance {
+                machines: vec![b.clone()]
+            }
+        ),
+        Err(String::from(
+            r#"Machine '{"hostname":"b","ip":"10.0.0.2"}' is not in DOWN mode and cannot be brought up"#
+        ))
+    );
+    assert_eq!(
+        maintain(
+            &mut reg,
+            Op::StopMaintenance {
+                machines: vec![a.clone()]
+            }
+        ),
+        Ok(Applied::Updated)
+    );
+    assert_eq!(reg.machine_mode("a", "10.0.0.1"), MachineMode::Up);
+    assert_eq!(
+        reg.maintenance_schedule(),
+        vec![window(vec![b.clone()], 40)]
+    );
+    assert_eq!(
+        maintain(&mut reg, Op::StartMaintenance { machines: vec![a] }),
+        Err(String::from(
+            r#"Machine '{"hostname":"a","ip":"10.0.0.1"}' is not part of a maintenance schedule"#
+        ))
+    );
+    // An empty schedule cancels the rest.
+    assert_eq!(
+        maintain(
+            &mut reg,
+            Op::UpdateSchedule {
+                windows: Vec::new()
+            }
+        ),
+        Ok(Applied::Updated)
+    );
+    assert!(reg.maintenance.is_empty());
+}
+
+#[test]
+fn maintenance_input_is_checked_with_mesos_messages() {
+    let mut reg = Registry::new_cluster("c");
+    let a = machine("a", "10.0.0.1");
+    let cases: Vec<(Op, &str)> = vec![
+        (
+            Op::UpdateSchedule {
+                windows: vec![window(vec![], 1)],
+            },
+            "List of machines in the maintenance window is empty",
+        ),
+        (
+            Op::UpdateSchedule {
+                windows: vec![
+                    window(vec![a.clone()], 1),
+                    window(vec![machine("A", "10.0.0.1")], 2),
+                ],
+            },
+            r#"Machine '{"hostname":"A","ip":"10.0.0.1"}' appears more than once in the schedule"#,
+        ),
+        (
+            Op::UpdateSchedule {
+                windows: vec![window(vec![machine("", "")], 1)],
+            },
+            "Both 'hostname' and 'ip' for a machine are empty",
+        ),
+        (
+            Op::UpdateSchedule {
+                windows: vec![window(vec![machine("h", "10.0.0")], 1)],
+            },
+            "Failed to parse IP address '10.0.0': not an IPv4 address",
+        ),
+        (
+            Op::UpdateSchedule {
+                windows: vec![MaintenanceWindow {
+                    machines: vec![a.clone()],
+                    unavailability: Unavailability {
+                        start_nanos: 0,
+                        duration_nanos: Some(-1),
+                    },
+                }],
+            },
+            "Unavailability 'duration' is negative",
+        ),
+        (
+            Op::StartMaintenance {
+                machines: Vec::new(),
+            },
+            "List of machines is empty",
+        ),
+        (
+            Op::StopMaintenance {
+                machines: vec![a.clone(), a.clone()],
+            },
+            r#"Machine '{"hostname":"a","ip":"10.0.0.1"}' appears more than once in the schedule"#,
+        ),
+    ];
+    for (op, want) in cases {
+        assert_eq!(
+            maintain(&mut reg, op.clone()),
+            Err(String::from(want)),
+            "{op:?}"
+        );
+    }
+    assert_eq!(reg, Registry::new_cluster("c"), "refusals change nothing");
+    // A stored list that breaks the rules is refused on load.
+    reg.maintenance.push(MachineRecord {
+        id: a.clone(),
+        mode: MachineMode::Up,
+        window: 0,
+        unavailability: Unavailability::default(),
+    });
+    assert_eq!(reg.validate(), Err(RegistryInvalid::BadMaintenance));
+}

@@ -320,7 +320,10 @@ impl World {
                 }
             }
             SchedulerEvent::Error(e) => self.trace(format!("sched{i} ERROR {e}")),
-            SchedulerEvent::Heartbeat | SchedulerEvent::Message { .. } => {}
+            SchedulerEvent::Heartbeat
+            | SchedulerEvent::Message { .. }
+            | SchedulerEvent::InverseOffers(_)
+            | SchedulerEvent::RescindInverseOffer(_) => {}
         }
     }
 
@@ -643,5 +646,7 @@ fn call_name(call: &SchedulerCall) -> &'static str {
         SchedulerCall::Kill { .. } => "KILL",
         SchedulerCall::Acknowledge { .. } => "ACKNOWLEDGE",
         SchedulerCall::Reconcile { .. } => "RECONCILE",
+        SchedulerCall::AcceptInverseOffers { .. } => "ACCEPT_INVERSE_OFFERS",
+        SchedulerCall::DeclineInverseOffers { .. } => "DECLINE_INVERSE_OFFERS",
     }
 }
