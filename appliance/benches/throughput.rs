@@ -11,8 +11,10 @@
 //!
 //! The binary is `MESOLITE_BENCH_BIN` when set (`cargo xtask bench` points it at the static musl
 //! `target/x86_64-unknown-linux-musl/release/mesolite` that ships), else the one cargo built for this bench. `MESOLITE_BENCH_QUICK=1`
-//! runs N = 50 and 200 instead of 200 and 2,000. Processes, executors, tasks and the scratch
-//! directory are cleaned up however a case ends.
+//! runs N = 50 and 200 instead of 200 and 2,000. Processes, executors and tasks are cleaned up
+//! however a case ends; the scratch directories are removed when the bench ends, not between
+//! cases: deleting thousands of sandboxes makes the next case pay for it (without a journal,
+//! ext4 skips recently freed inodes one by one when it allocates new ones, for up to 35 s).
 
 mod common;
 
@@ -67,8 +69,21 @@ fn main() {
             }
         }
     }
+    remove_scratch_dirs();
     if failed {
         std::process::exit(1);
+    }
+}
+
+/// Scratch directories of finished cases, removed when the bench ends.
+static SCRATCH_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn remove_scratch_dirs() {
+    let dirs = std::mem::take(&mut *SCRATCH_DIRS.lock().unwrap_or_else(|e| e.into_inner()));
+    for dir in dirs {
+        if let Err(e) = fs::remove_dir_all(&dir) {
+            eprintln!("throughput: could not remove {}: {e}", dir.display());
+        }
     }
 }
 
@@ -102,7 +117,7 @@ impl Outcome {
         println!(
             "  detail: offered_cpus={} tasks_per_full_offer={} accepts={} max_tasks_per_accept={} acks={} \
              running_to_finished_p50_ms={:.1} p99_ms={:.1} cpu_s: master={:.2} agent={:.2} \
-             executors+tasks={:.2} scheduler={:.2}",
+             executors+tasks={:.2} scheduler={:.2} cpu_ms_per_task={:.2}",
             self.offer_cpus,
             (self.offer_cpus / TASK_CPUS + 1e-9).floor(),
             self.accepts,
@@ -114,6 +129,8 @@ impl Outcome {
             self.cpu.agent,
             self.cpu.children,
             self.cpu.scheduler,
+            (self.cpu.master + self.cpu.agent + self.cpu.children + self.cpu.scheduler) * 1000.0
+                / n as f64,
         );
     }
 }
@@ -752,8 +769,9 @@ impl Drop for Cluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        if let Err(e) = fs::remove_dir_all(&self.dir) {
-            eprintln!("throughput: could not remove {}: {e}", self.dir.display());
-        }
+        SCRATCH_DIRS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.dir.clone());
     }
 }

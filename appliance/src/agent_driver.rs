@@ -89,13 +89,48 @@ impl Launch {
     /// Creates the sandbox, points `latest` at it and starts the process (blocking I/O).
     fn start(&self) -> Result<Pid, String> {
         let sandbox = &self.spec.sandbox;
-        std::fs::create_dir_all(sandbox)
+        let fresh_runs = create_sandbox(sandbox)
             .map_err(|e| format!("cannot create sandbox {}: {e}", sandbox.display()))?;
-        let _ = std::fs::remove_file(&self.latest);
+        if !fresh_runs {
+            let _ = std::fs::remove_file(&self.latest);
+        }
         let _ = std::os::unix::fs::symlink(self.container_id.as_str(), &self.latest);
         process::spawn_executor(&self.spec)
             .map(|s| s.pid)
             .map_err(|e| e.to_string())
+    }
+}
+
+/// Creates `<executor dir>/runs/<container>`; true when `runs` is new (so it has no `latest`).
+///
+/// A new executor of a known framework is the common case: its directory, `runs` and the
+/// container are made with one `mkdir` each, where `create_dir_all` would first try the full
+/// path and walk up. Missing ancestors (the framework's first executor) fall back to it.
+fn create_sandbox(sandbox: &Path) -> std::io::Result<bool> {
+    use std::io::ErrorKind;
+    let runs = sandbox.parent();
+    let executor_dir = runs.and_then(Path::parent);
+    let (Some(runs), Some(executor_dir)) = (runs, executor_dir) else {
+        std::fs::create_dir_all(sandbox)?;
+        return Ok(false);
+    };
+    match std::fs::create_dir(executor_dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            std::fs::create_dir_all(sandbox)?;
+            return Ok(true);
+        }
+        Err(e) => return Err(e),
+    }
+    let fresh_runs = match std::fs::create_dir(runs) {
+        Ok(()) => true,
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(e),
+    };
+    match std::fs::create_dir(sandbox) {
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(fresh_runs),
     }
 }
 

@@ -12,10 +12,12 @@
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
+
+mod spawn;
 
 use rustix::process::{kill_process, kill_process_group, test_kill_process, waitpid, WaitOptions};
 pub use rustix::process::{Pid, Signal};
@@ -130,31 +132,20 @@ fn open_append(path: &Path) -> Result<File, ProcessError> {
 pub fn spawn_executor(spec: &ExecutorLaunch) -> Result<SpawnedExecutor, ProcessError> {
     let stdout = open_append(&spec.stdout_path())?;
     let stderr = open_append(&spec.stderr_path())?;
-    let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.sandbox)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
-    // SAFETY: the closure runs in the forked child before `exec`, where only async-signal-safe
-    // operations are allowed. It makes a single `setsid` system call through rustix (no allocation,
-    // no locks) and converts its error into an `io::Error` without allocating.
-    unsafe {
-        cmd.pre_exec(|| rustix::process::setsid().map(drop).map_err(io::Error::from));
-    }
-    let child = cmd.spawn().map_err(|source| ProcessError::Spawn {
+    let request = spawn::SpawnRequest {
+        program: &spec.program,
+        args: &spec.args,
+        env: &spec.env,
+        cwd: &spec.sandbox,
+        stdout: &stdout,
+        stderr: &stderr,
+    };
+    let raw = spawn::spawn_session_leader(&request).map_err(|source| ProcessError::Spawn {
         program: spec.program.clone(),
         source,
     })?;
-    let raw = child.id();
-    // Dropping a `std::process::Child` neither kills nor waits for the process; it is reaped
-    // later with `try_reap` or `reap_exited`.
-    drop(child);
-    let pid = i32::try_from(raw)
-        .ok()
-        .and_then(Pid::from_raw)
-        .ok_or(ProcessError::BadPid(raw))?;
+    // The child is not waited for here; it is reaped later with `try_reap` or `reap_exited`.
+    let pid = Pid::from_raw(raw).ok_or(ProcessError::BadPid(raw.unsigned_abs()))?;
     Ok(SpawnedExecutor { pid })
 }
 
@@ -407,6 +398,48 @@ mod tests {
         let spec = sh(&dir.0.join("no-such-dir"), "true");
         let err = spawn_executor(&spec).expect_err("missing sandbox");
         assert!(matches!(err, ProcessError::OpenOutput { .. }), "{err}");
+    }
+
+    #[test]
+    fn environment_is_inherited_with_overrides_path_is_searched_and_no_signal_is_ignored() {
+        let dir = TempDir::new("env");
+        let inherited = std::env::var("PATH").expect("PATH is set");
+        let spec = ExecutorLaunch {
+            // No slash: found through PATH, as `Command` would.
+            program: PathBuf::from("sh"),
+            args: vec![
+                "-c".into(),
+                "echo \"$PATH\"; echo \"$HOME\"; grep SigIgn /proc/self/status".into(),
+            ],
+            env: vec![("HOME".into(), "/from-agent".into())],
+            sandbox: dir.0.clone(),
+        };
+        let pid = spawn_executor(&spec).expect("spawn").pid;
+        let status = smol::block_on(wait_child(pid))
+            .expect("wait")
+            .expect("child");
+        assert!(status.success());
+        let out = std::fs::read_to_string(spec.stdout_path()).expect("stdout");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert_eq!(lines[0], inherited);
+        assert_eq!(lines[1], "/from-agent");
+        // The test harness ignores SIGPIPE; the executor must start with its default action.
+        let ignored = lines[2].split_whitespace().nth(1).expect("SigIgn mask");
+        let ignored = u64::from_str_radix(ignored, 16).expect("hex mask");
+        let sigpipe = 1u64 << (Signal::PIPE.as_raw() - 1);
+        assert_eq!(ignored & sigpipe, 0, "SIGPIPE is ignored: {ignored:#x}");
+    }
+
+    #[test]
+    fn a_malformed_environment_variable_is_a_spawn_error() {
+        let dir = TempDir::new("badenv");
+        for (key, value) in [("A=B", "x"), ("A", "x\0y")] {
+            let mut spec = sh(&dir.0, "true");
+            spec.env.push((key.into(), value.into()));
+            let err = spawn_executor(&spec).expect_err("bad variable");
+            assert!(matches!(err, ProcessError::Spawn { .. }), "{err}");
+        }
     }
 
     #[test]

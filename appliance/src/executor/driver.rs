@@ -77,7 +77,10 @@ fn launch(env: &ExecutorEnv, spec: &LaunchSpec) -> Result<Child, String> {
 }
 
 /// Runs the executor until it exits.
-pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
+pub(crate) async fn drive(
+    runner: &http::Runner,
+    env: ExecutorEnv,
+) -> Result<Outcome, ExecutorError> {
     let mut supervisor = Supervisor::new(&env, random_seed());
     let mut signals = if env.handle_signals {
         Some(
@@ -88,7 +91,7 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
         None
     };
     let mut stream: Option<EventStream> = None;
-    let mut calls = http::CallConnection::new(env.agent);
+    let mut calls = http::CallConnection::new(runner, env.agent);
     // The process of each running task, by task id.
     let mut pids: Vec<(Id, Pid)> = Vec::new();
 
@@ -98,7 +101,7 @@ pub(crate) async fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
                 Action::Subscribe => {
                     stream = None;
                     let body = supervisor.subscribe_call();
-                    match http::subscribe(env.agent, body).await {
+                    match http::subscribe(runner, env.agent, body).await {
                         Ok(s) => stream = Some(s),
                         Err(e) => {
                             eprintln!("mesolite executor: subscribe failed: {e}");

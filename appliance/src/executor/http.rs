@@ -65,7 +65,11 @@ struct Connection {
     _driver: smol::Task<()>,
 }
 
-async fn connect(agent: SocketAddr) -> Result<Connection, HttpError> {
+/// The executor's task runner: everything runs on the executor's one thread, so an HTTP
+/// exchange needs no wake-up across threads (and no thread is started for it).
+pub(crate) type Runner = smol::LocalExecutor<'static>;
+
+async fn connect(runner: &Runner, agent: SocketAddr) -> Result<Connection, HttpError> {
     let stream = smol::net::TcpStream::connect(agent)
         .await
         .map_err(HttpError::Connect)?;
@@ -73,7 +77,7 @@ async fn connect(agent: SocketAddr) -> Result<Connection, HttpError> {
     let (sender, conn) = http1::handshake(FuturesIo::new(stream))
         .await
         .map_err(HttpError::Http)?;
-    let driver = smol::spawn(async move {
+    let driver = runner.spawn(async move {
         // The connection ends when the agent closes it or the `Connection` is dropped; either way
         // the caller learns it from its response or body.
         let _ = conn.await;
@@ -115,14 +119,19 @@ async fn error_text(response: Response<Incoming>) -> String {
 
 /// The keep-alive connection non-streaming calls (`UPDATE`, `MESSAGE`) go over: opened on the
 /// first call, reused while the agent keeps it open, opened again after it closed or failed.
-pub(crate) struct CallConnection {
+pub(crate) struct CallConnection<'r> {
+    runner: &'r Runner,
     agent: SocketAddr,
     conn: Option<Connection>,
 }
 
-impl CallConnection {
-    pub(crate) fn new(agent: SocketAddr) -> Self {
-        Self { agent, conn: None }
+impl<'r> CallConnection<'r> {
+    pub(crate) fn new(runner: &'r Runner, agent: SocketAddr) -> Self {
+        Self {
+            runner,
+            agent,
+            conn: None,
+        }
     }
 
     /// Sends one call and expects `202 Accepted`. A failed call drops the connection, so the
@@ -141,7 +150,7 @@ impl CallConnection {
                 Err(e) => return Err(e),
             }
         }
-        let mut conn = within(connect(agent)).await?;
+        let mut conn = within(connect(self.runner, agent)).await?;
         call_on(&mut conn, agent, body).await?;
         self.conn = Some(conn);
         Ok(())
@@ -175,9 +184,13 @@ pub(crate) struct EventStream {
 }
 
 /// Sends `SUBSCRIBE` and returns the event stream once the agent answered `200 OK`.
-pub(crate) async fn subscribe(agent: SocketAddr, body: Vec<u8>) -> Result<EventStream, HttpError> {
+pub(crate) async fn subscribe(
+    runner: &Runner,
+    agent: SocketAddr,
+    body: Vec<u8>,
+) -> Result<EventStream, HttpError> {
     within(async {
-        let mut conn = connect(agent).await?;
+        let mut conn = connect(runner, agent).await?;
         let response = post(&mut conn, agent, body).await?;
         if response.status() != StatusCode::OK {
             let status = response.status();

@@ -51,7 +51,8 @@ impl fmt::Display for ExecutorError {
 
 /// Runs the executor described by `env` to the end, on the calling thread.
 pub(crate) fn run_executor(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
-    smol::block_on(driver::drive(env))
+    let runner = http::Runner::new();
+    smol::block_on(runner.run(driver::drive(&runner, env)))
 }
 
 /// The `mesolite executor` subcommand: configuration from the process environment; exit code 0
