@@ -187,7 +187,59 @@ async fn measure(
          sent to the last answer read)",
         built.acks
     );
+    let (one, twenty) = (
+        loopback_bound(size, 1)?,
+        loopback_bound(size, CONCURRENT_CLIENTS)?,
+    );
+    println!(
+        "  loopback copy bound on this machine: one_body_ms={one:.1} twenty_bodies_ms={twenty:.1} \
+         (the answer's bytes written by one thread and read by another over one loopback \
+         connection, nothing else done; median of {BOUND_SAMPLES})"
+    );
     Ok(())
+}
+
+/// Samples of the loopback copy bound.
+const BOUND_SAMPLES: usize = 5;
+
+/// The milliseconds it takes merely to move `bodies` answers of `size` bytes through a loopback
+/// TCP connection (blocking 128 KiB writes on one thread, 256 KiB reads on another): no server
+/// can send them faster on this machine, so it bounds the twenty-client case from below.
+fn loopback_bound(size: usize, bodies: usize) -> Result<f64, BenchError> {
+    use std::io::{Read, Write};
+    let io = |what: &str, e: std::io::Error| fail(format!("loopback bound: {what}: {e}"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| io("bind", e))?;
+    let addr = listener.local_addr().map_err(|e| io("address", e))?;
+    let body = vec![b'x'; size];
+    let mut samples = Vec::new();
+    for _ in 0..BOUND_SAMPLES {
+        let mut client = std::net::TcpStream::connect(addr).map_err(|e| io("connect", e))?;
+        let (mut server, _) = listener.accept().map_err(|e| io("accept", e))?;
+        let _ = server.set_nodelay(true);
+        let started = Instant::now();
+        let reader = std::thread::spawn(move || -> std::io::Result<()> {
+            let mut left = size * bodies;
+            let mut buf = vec![0u8; 256 * 1024];
+            while left > 0 {
+                match client.read(&mut buf)? {
+                    0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    n => left = left.saturating_sub(n),
+                }
+            }
+            Ok(())
+        });
+        for _ in 0..bodies {
+            for chunk in body.chunks(128 * 1024) {
+                server.write_all(chunk).map_err(|e| io("write", e))?;
+            }
+        }
+        reader
+            .join()
+            .map_err(|_| fail("loopback bound: the reader panicked"))?
+            .map_err(|e| io("read", e))?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(median(&samples))
 }
 
 /// Twenty concurrent GET_STATE requests: the milliseconds until the last answer is read.

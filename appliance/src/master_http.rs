@@ -107,9 +107,8 @@ async fn route(
         "/version" => http::json(StatusCode::OK, operator::version::version_json()),
         "/health" => http::empty(StatusCode::OK),
         "/state" | "/state.json" => {
-            let m = d.master.borrow();
-            let flags = operator::flags::master(m.config(), &process);
-            json(legacy::master_state(&m, &flags))
+            let flags = operator::flags::master(d.master.borrow().config(), &process);
+            legacy::master_state_response(&d, &flags)
         }
         "/slaves" => json(legacy::master_slaves(&d.master.borrow())),
         "/frameworks" => json(legacy::master_frameworks(&d.master.borrow())),

@@ -1,14 +1,27 @@
 //! The legacy (v0) JSON documents tools still read: the master's `/state`, `/master/slaves` and
 //! `/master/frameworks`, and the agent's `/state`, in Mesos' shapes (resources as
 //! `{"cpus":2.0,"ports":"[31000-32000]"}`, times as float seconds, agents called slaves).
+//! The master's documents are written straight into a buffer; `/state` is cached per state
+//! version like GET_STATE, each task copied from the previous rendering while unchanged.
 
 use super::flags::FlagSet;
+use super::fragments::TaskWriter;
+use super::rendered::{SharedBody, StateQuery};
+use super::state_json::{write_f64, write_raw_str, write_serde, write_str, write_u64};
 use super::version;
+use crate::http::Body;
+use crate::master_driver::MasterDriver;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::Response;
 use mesolite_core::agent::Agent;
-use mesolite_core::master::{Master, TaskView};
+use mesolite_core::ids::FrameworkId;
+use mesolite_core::master::{AgentView, FrameworkSpec, Master, TaskView};
 use mesolite_core::resources::{Resources, Value as ResValue};
 use mesolite_core::time::WallTime;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Resources in the legacy `{"cpus":2.0,"mem":1024.0,"ports":"[31000-32000]"}` form; the
@@ -33,27 +46,101 @@ pub fn resources_json(r: &Resources) -> Value {
     Value::Object(map)
 }
 
-fn task_json(t: &TaskView<'_>) -> Value {
-    let statuses: Vec<Value> = t
-        .statuses
-        .iter()
-        .map(|s| json!({"state": s.state.name(), "timestamp": s.timestamp.as_secs_f64()}))
+/// Resources in the legacy form, written straight into `out` (the same bytes as
+/// [`resources_json`] serialized): the names in order, scalars summed, other values as text.
+fn write_resources(r: &Resources, out: &mut Vec<u8>) {
+    enum Legacy {
+        Scalar(f64),
+        Text(String),
+    }
+    let mut map: BTreeMap<&str, Legacy> = ["cpus", "disk", "gpus", "mem"]
+        .into_iter()
+        .map(|n| (n, Legacy::Scalar(0.0)))
         .collect();
-    let executor_id = if t.executor_id.as_str() == t.task_id.as_str() {
-        ""
+    for res in r.iter() {
+        let name = res.name.as_str();
+        match &res.value {
+            ResValue::Scalar(f) => {
+                let sum = match map.get(name) {
+                    Some(Legacy::Scalar(x)) => *x,
+                    _ => 0.0,
+                };
+                map.insert(name, Legacy::Scalar(sum + f.as_f64()));
+            }
+            other => {
+                map.insert(name, Legacy::Text(other.to_string()));
+            }
+        }
+    }
+    out.push(b'{');
+    for (i, (name, value)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, name);
+        out.push(b':');
+        match value {
+            Legacy::Scalar(x) => write_f64(out, *x),
+            Legacy::Text(t) => write_str(out, t),
+        }
+    }
+    out.push(b'}');
+}
+
+/// An optional time as float seconds, `null` when unset.
+fn write_time(out: &mut Vec<u8>, t: Option<WallTime>) {
+    match t {
+        Some(t) => write_f64(out, t.as_secs_f64()),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// One task as legacy `/state` shows it (Mesos `model(Task)`): the command executor's id is
+/// written as `""`, each status as its state and time.
+fn write_task(t: &TaskView<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"id\":");
+    write_str(out, t.task_id.as_str());
+    out.extend_from_slice(b",\"name\":");
+    write_str(out, t.name);
+    out.extend_from_slice(b",\"framework_id\":");
+    write_str(out, t.framework_id.as_str());
+    out.extend_from_slice(b",\"executor_id\":");
+    if t.executor_id.as_str() == t.task_id.as_str() {
+        out.extend_from_slice(b"\"\"");
     } else {
-        t.executor_id.as_str()
-    };
-    json!({
-        "id": t.task_id.as_str(),
-        "name": t.name,
-        "framework_id": t.framework_id.as_str(),
-        "executor_id": executor_id,
-        "slave_id": t.agent_id.as_str(),
-        "state": t.state.name(),
-        "resources": resources_json(t.resources),
-        "statuses": statuses,
-    })
+        write_str(out, t.executor_id.as_str());
+    }
+    out.extend_from_slice(b",\"slave_id\":");
+    write_str(out, t.agent_id.as_str());
+    out.extend_from_slice(b",\"state\":");
+    write_raw_str(out, t.state.name());
+    out.extend_from_slice(b",\"resources\":");
+    write_resources(t.resources, out);
+    out.extend_from_slice(b",\"statuses\":[");
+    for (i, s) in t.statuses.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"state\":");
+        write_raw_str(out, s.state.name());
+        out.extend_from_slice(b",\"timestamp\":");
+        write_f64(out, s.timestamp.as_secs_f64());
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// `"key":[task,...]`, each task through `tasks` (which may copy it from a previous rendering).
+fn write_tasks(out: &mut Vec<u8>, key: &[u8], list: &[TaskView<'_>], tasks: &mut TaskWriter<'_>) {
+    out.extend_from_slice(key);
+    out.push(b'[');
+    for (i, t) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        tasks.write(t, out, write_task);
+    }
+    out.push(b']');
 }
 
 /// Attributes as legacy `/state` shows them: a SCALAR as a number, RANGES and TEXT as text.
@@ -73,132 +160,307 @@ fn attributes_json(
         .collect()
 }
 
-fn agents_json(m: &Master) -> Vec<Value> {
-    m.agents()
-        .map(|a| {
-            let attributes = attributes_json(&a.info.attributes);
-            let unreserved = a.info.resources.clone();
-            json!({
-                "id": a.id.as_str(),
-                "hostname": a.info.hostname,
-                "port": a.info.port,
-                "pid": format!("slave(1)@{}:{}", a.info.ip, a.info.port),
-                "active": a.active,
-                "registered_time": a.registered_time.as_secs_f64(),
-                "reregistered_time": a.reregistered_time.map(WallTime::as_secs_f64),
-                "resources": resources_json(&a.info.resources),
-                "used_resources": resources_json(&a.allocated),
-                "offered_resources": resources_json(&a.offered),
-                "reserved_resources": {},
-                "unreserved_resources": resources_json(&unreserved),
-                "attributes": attributes,
-                "version": a.info.version,
-                "capabilities": [],
-            })
-        })
-        .collect()
+/// [`attributes_json`] written into `out` (names in order, the last of a repeated name winning).
+fn write_attributes(attrs: &[mesolite_core::attributes::Attribute], out: &mut Vec<u8>) {
+    write_serde(out, &attributes_json(attrs));
 }
 
-fn frameworks_json(m: &Master) -> Vec<Value> {
-    m.frameworks()
-        .map(|f| {
-            let mut used = Resources::new();
-            let tasks: Vec<Value> = m
-                .tasks()
-                .filter(|t| t.framework_id == f.id)
-                .map(|t| {
-                    if !t.state.is_terminal() {
-                        let _ = used.add_all(t.resources);
-                    }
-                    task_json(&t)
-                })
-                .collect();
-            let completed: Vec<Value> = m
-                .completed_tasks()
-                .filter(|t| t.framework_id == f.id)
-                .map(|t| task_json(&t))
-                .collect();
-            let mut offered = Resources::new();
-            for o in m.offers().filter(|o| &o.framework_id == f.id) {
-                let _ = offered.add_all(&o.resources);
-            }
-            let mut total = used.clone();
-            let _ = total.add_all(&offered);
-            json!({
-                "id": f.id.as_str(),
-                "name": f.spec.name,
-                "user": f.spec.user,
-                "role": f.spec.role.as_str(),
-                "roles": f.spec.subscribed_roles().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                "principal": f.spec.principal,
-                "hostname": f.spec.hostname.clone().unwrap_or_default(),
-                "pid": "",
-                "active": f.active,
-                "connected": f.connected,
-                "recovered": f.recovered,
-                "failover_timeout": f.spec.failover_timeout.as_secs_f64(),
-                "checkpoint": f.spec.checkpoint,
-                "registered_time": f.registered_time.map(WallTime::as_secs_f64),
-                "reregistered_time": f.reregistered_time.map(WallTime::as_secs_f64),
-                "unregistered_time": 0,
-                "capabilities": [],
-                "resources": resources_json(&total),
-                "used_resources": resources_json(&used),
-                "offered_resources": resources_json(&offered),
-                "tasks": tasks,
-                "unreachable_tasks": [],
-                "completed_tasks": completed,
-                "offers": [],
-                "executors": [],
-            })
-        })
-        .collect()
+fn write_agent(a: &AgentView<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"id\":");
+    write_str(out, a.id.as_str());
+    out.extend_from_slice(b",\"pid\":");
+    write_str(out, &format!("slave(1)@{}:{}", a.info.ip, a.info.port));
+    out.extend_from_slice(b",\"hostname\":");
+    write_str(out, &a.info.hostname);
+    out.extend_from_slice(b",\"port\":");
+    write_u64(out, u64::from(a.info.port));
+    out.extend_from_slice(b",\"registered_time\":");
+    write_f64(out, a.registered_time.as_secs_f64());
+    out.extend_from_slice(b",\"reregistered_time\":");
+    write_time(out, a.reregistered_time);
+    out.extend_from_slice(b",\"resources\":");
+    write_resources(&a.info.resources, out);
+    out.extend_from_slice(b",\"used_resources\":");
+    write_resources(&a.allocated, out);
+    out.extend_from_slice(b",\"offered_resources\":");
+    write_resources(&a.offered, out);
+    out.extend_from_slice(b",\"reserved_resources\":{},\"unreserved_resources\":");
+    write_resources(&a.info.resources, out);
+    out.extend_from_slice(b",\"attributes\":");
+    write_attributes(&a.info.attributes, out);
+    out.extend_from_slice(b",\"active\":");
+    write_bool(out, a.active);
+    out.extend_from_slice(b",\"version\":");
+    write_str(out, &a.info.version);
+    out.extend_from_slice(b",\"capabilities\":[]}");
 }
 
-/// The master's `/state` (also `/state.json`, `/master/state`, `/master/state.json`).
-pub fn master_state(m: &Master, flags: &FlagSet) -> Value {
+fn write_bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// `[agent,...]`.
+fn write_agents(m: &Master, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, a) in m.agents().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_agent(&a, out);
+    }
+    out.push(b']');
+}
+
+/// The tasks of each framework: live, unreachable and completed, each in the master's order.
+#[derive(Default)]
+struct FrameworkTasks<'a> {
+    live: Vec<TaskView<'a>>,
+    unreachable: Vec<TaskView<'a>>,
+    completed: Vec<TaskView<'a>>,
+}
+
+fn tasks_by_framework(m: &Master) -> HashMap<&FrameworkId, FrameworkTasks<'_>> {
+    let mut by: HashMap<&FrameworkId, FrameworkTasks<'_>> = HashMap::new();
+    for t in m.tasks() {
+        by.entry(t.framework_id).or_default().live.push(t);
+    }
+    for (t, _) in m.unreachable_tasks() {
+        by.entry(t.framework_id).or_default().unreachable.push(t);
+    }
+    for t in m.completed_tasks() {
+        by.entry(t.framework_id).or_default().completed.push(t);
+    }
+    by
+}
+
+/// What a framework entry shows besides its tasks, for live and completed frameworks alike.
+struct FrameworkFacts<'a> {
+    id: &'a FrameworkId,
+    spec: &'a FrameworkSpec,
+    active: bool,
+    connected: bool,
+    recovered: bool,
+    registered_time: Option<WallTime>,
+    reregistered_time: Option<WallTime>,
+    /// Float seconds for a completed framework; `0` while it is registered.
+    unregistered_time: Option<WallTime>,
+}
+
+/// One framework (Mesos `Full<Framework>`): its resources in use (live tasks not yet
+/// terminal), offered, and their sum, its tasks, and no offers or executors.
+fn write_framework(
+    f: &FrameworkFacts<'_>,
+    offered: &Resources,
+    list: Option<&FrameworkTasks<'_>>,
+    tasks: &mut TaskWriter<'_>,
+    out: &mut Vec<u8>,
+) {
+    let none = FrameworkTasks::default();
+    let list = list.unwrap_or(&none);
+    let mut used = Resources::new();
+    for t in list.live.iter().filter(|t| !t.state.is_terminal()) {
+        let _ = used.add_all(t.resources);
+    }
+    let mut total = used.clone();
+    let _ = total.add_all(offered);
+    let spec = f.spec;
+    out.extend_from_slice(b"{\"id\":");
+    write_str(out, f.id.as_str());
+    out.extend_from_slice(b",\"name\":");
+    write_str(out, &spec.name);
+    out.extend_from_slice(b",\"pid\":\"\",\"used_resources\":");
+    write_resources(&used, out);
+    out.extend_from_slice(b",\"offered_resources\":");
+    write_resources(offered, out);
+    out.extend_from_slice(b",\"capabilities\":[],\"hostname\":");
+    write_str(out, spec.hostname.as_deref().unwrap_or(""));
+    out.extend_from_slice(b",\"user\":");
+    write_str(out, &spec.user);
+    out.extend_from_slice(b",\"failover_timeout\":");
+    write_f64(out, spec.failover_timeout.as_secs_f64());
+    out.extend_from_slice(b",\"checkpoint\":");
+    write_bool(out, spec.checkpoint);
+    out.extend_from_slice(b",\"role\":");
+    write_str(out, spec.role.as_str());
+    out.extend_from_slice(b",\"roles\":[");
+    for (i, r) in spec.subscribed_roles().iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, r.as_str());
+    }
+    out.extend_from_slice(b"],\"principal\":");
+    match &spec.principal {
+        Some(p) => write_str(out, p),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"registered_time\":");
+    write_time(out, f.registered_time);
+    out.extend_from_slice(b",\"unregistered_time\":");
+    match f.unregistered_time {
+        Some(t) => write_f64(out, t.as_secs_f64()),
+        None => out.push(b'0'),
+    }
+    out.extend_from_slice(b",\"resources\":");
+    write_resources(&total, out);
+    out.extend_from_slice(b",\"reregistered_time\":");
+    write_time(out, f.reregistered_time);
+    out.extend_from_slice(b",\"active\":");
+    write_bool(out, f.active);
+    out.extend_from_slice(b",\"connected\":");
+    write_bool(out, f.connected);
+    out.extend_from_slice(b",\"recovered\":");
+    write_bool(out, f.recovered);
+    write_tasks(out, b",\"tasks\":", &list.live, tasks);
+    write_tasks(out, b",\"unreachable_tasks\":", &list.unreachable, tasks);
+    write_tasks(out, b",\"completed_tasks\":", &list.completed, tasks);
+    out.extend_from_slice(b",\"offers\":[],\"executors\":[]}");
+}
+
+/// `"frameworks":[..],"completed_frameworks":[..]`: the registered frameworks, then the torn
+/// down ones Mesos keeps (`--max_completed_frameworks`) with their completed tasks.
+fn write_frameworks(m: &Master, out: &mut Vec<u8>, tasks: &mut TaskWriter<'_>) {
+    let by = tasks_by_framework(m);
+    let mut offered: HashMap<&FrameworkId, Resources> = HashMap::new();
+    for o in m.offers() {
+        let _ = offered
+            .entry(&o.framework_id)
+            .or_default()
+            .add_all(&o.resources);
+    }
+    let none = Resources::new();
+    out.extend_from_slice(b"\"frameworks\":[");
+    for (i, f) in m.frameworks().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let facts = FrameworkFacts {
+            id: f.id,
+            spec: f.spec,
+            active: f.active,
+            connected: f.connected,
+            recovered: f.recovered,
+            registered_time: f.registered_time,
+            reregistered_time: f.reregistered_time,
+            unregistered_time: None,
+        };
+        let offered = offered.get(f.id).unwrap_or(&none);
+        write_framework(&facts, offered, by.get(f.id), tasks, out);
+    }
+    out.extend_from_slice(b"],\"completed_frameworks\":[");
+    for (i, f) in m.completed_frameworks().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let facts = FrameworkFacts {
+            id: &f.id,
+            spec: &f.spec,
+            active: false,
+            connected: false,
+            recovered: false,
+            registered_time: f.registered_time,
+            reregistered_time: f.reregistered_time,
+            unregistered_time: Some(f.unregistered_time),
+        };
+        write_framework(&facts, &none, by.get(&f.id), tasks, out);
+    }
+    out.push(b']');
+}
+
+/// The master's `/state` (also `/state.json`, `/master/state`, `/master/state.json`) up to
+/// its last member: `{..,"flags":`. The flags (the process's, which never change) follow, then
+/// `}` ([`master_state_response`]); everything else depends only on the master's state, so this
+/// part is rendered once per state version.
+pub fn write_master_state_head(m: &Master, out: &mut Vec<u8>, tasks: &mut TaskWriter<'_>) {
     let cfg = m.config();
     let pid = format!("master@{}:{}", cfg.ip, cfg.port);
     let v: Value = serde_json::from_str(&version::version_json()).unwrap_or_else(|_| json!({}));
-    json!({
-        "version": mesolite_core::master::MESOS_VERSION,
-        "git_tag": v["git_tag"],
-        "git_sha": v["git_sha"],
-        "build_date": v["build_date"],
-        "build_time": v["build_time"],
-        "build_user": v["build_user"],
-        "id": m.registry().cluster_id,
-        "pid": pid,
-        "hostname": cfg.hostname,
-        "leader": pid,
-        "leader_info": crate::convert::master_info(m),
-        "start_time": m.start_time().as_secs_f64(),
-        "elected_time": m.elected_time().map(WallTime::as_secs_f64),
-        "activated_slaves": m.agents().filter(|a| a.active).count(),
-        "deactivated_slaves": m.agents().filter(|a| !a.active).count(),
-        "unreachable_slaves": m.registry().unreachable.len(),
-        "flags": flags.to_legacy_json()["flags"],
-        "slaves": agents_json(m),
-        "recovered_slaves": [],
-        "frameworks": frameworks_json(m),
-        "completed_frameworks": [],
-        "orphan_tasks": [],
-        "unregistered_frameworks": [],
-    })
+    out.extend_from_slice(b"{\"version\":");
+    write_str(out, mesolite_core::master::MESOS_VERSION);
+    for key in [
+        "git_sha",
+        "git_tag",
+        "build_date",
+        "build_time",
+        "build_user",
+    ] {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        write_serde(out, &v[key]);
+    }
+    out.extend_from_slice(b",\"start_time\":");
+    write_f64(out, m.start_time().as_secs_f64());
+    out.extend_from_slice(b",\"elected_time\":");
+    write_time(out, m.elected_time());
+    out.extend_from_slice(b",\"id\":");
+    write_str(out, &m.registry().cluster_id);
+    out.extend_from_slice(b",\"pid\":");
+    write_str(out, &pid);
+    out.extend_from_slice(b",\"hostname\":");
+    write_str(out, &cfg.hostname);
+    let (active, inactive) = m.agents().fold((0u64, 0u64), |(a, i), agent| {
+        if agent.active {
+            (a + 1, i)
+        } else {
+            (a, i + 1)
+        }
+    });
+    out.extend_from_slice(b",\"activated_slaves\":");
+    write_u64(out, active);
+    out.extend_from_slice(b",\"deactivated_slaves\":");
+    write_u64(out, inactive);
+    out.extend_from_slice(b",\"unreachable_slaves\":");
+    write_u64(out, m.registry().unreachable.len() as u64);
+    out.extend_from_slice(b",\"leader_info\":");
+    write_serde(out, &crate::convert::master_info(m));
+    out.extend_from_slice(b",\"leader\":");
+    write_str(out, &pid);
+    out.extend_from_slice(b",\"slaves\":");
+    write_agents(m, out);
+    out.extend_from_slice(b",\"recovered_slaves\":[],");
+    write_frameworks(m, out, tasks);
+    out.extend_from_slice(b",\"orphan_tasks\":[],\"unregistered_frameworks\":[],\"flags\":");
+}
+
+/// The `200` answer to the master's `/state`: the rendering of the master's current state
+/// version (shared, see `rendered`) with the process's flags and the closing brace after it.
+pub fn master_state_response(d: &MasterDriver, flags: &FlagSet) -> Response<Body> {
+    let head = d.rendered(StateQuery::LegacyState);
+    let mut tail = Vec::new();
+    write_serde(&mut tail, &flags.to_legacy_json()["flags"]);
+    tail.push(b'}');
+    let body = SharedBody::new([head, Bytes::from(tail)]);
+    let mut resp = Response::new(body.boxed_unsync());
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// The master's `/state` as a JSON value (rendered afresh; the HTTP route answers with
+/// [`master_state_response`]).
+pub fn master_state(m: &Master, flags: &FlagSet) -> Value {
+    let mut out = Vec::new();
+    write_master_state_head(m, &mut out, &mut TaskWriter::fresh());
+    write_serde(&mut out, &flags.to_legacy_json()["flags"]);
+    out.push(b'}');
+    serde_json::from_slice(&out).unwrap_or_else(|_| json!({}))
 }
 
 /// `/master/slaves`.
 pub fn master_slaves(m: &Master) -> Value {
-    json!({"slaves": agents_json(m), "recovered_slaves": []})
+    let mut out = b"{\"slaves\":".to_vec();
+    write_agents(m, &mut out);
+    out.extend_from_slice(b",\"recovered_slaves\":[]}");
+    serde_json::from_slice(&out).unwrap_or_else(|_| json!({}))
 }
 
 /// `/master/frameworks`.
 pub fn master_frameworks(m: &Master) -> Value {
-    json!({
-        "frameworks": frameworks_json(m),
-        "completed_frameworks": [],
-        "unregistered_frameworks": [],
-    })
+    let mut out = b"{".to_vec();
+    write_frameworks(m, &mut out, &mut TaskWriter::fresh());
+    out.extend_from_slice(b",\"unregistered_frameworks\":[]}");
+    serde_json::from_slice(&out).unwrap_or_else(|_| json!({}))
 }
 
 /// The agent's `/state` (also `/slave(1)/state` and `.json`): its frameworks, their executors

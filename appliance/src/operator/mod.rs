@@ -6,6 +6,7 @@ pub mod agent;
 pub mod events;
 pub mod files;
 pub mod flags;
+pub mod fragments;
 pub mod legacy;
 pub mod maintenance;
 pub mod master;

@@ -4,9 +4,12 @@
 //!
 //! A rendering is keyed by the master's state version (`MasterCell::version`, bumped on every
 //! mutable borrow of the master), so no change can be missed. None of these answers depends on
-//! the wall clock: every time in them is a time recorded in the master's state.
+//! the wall clock: every time in them is a time recorded in the master's state. A new rendering
+//! copies every unchanged task from the previous one (`fragments`), into the buffer of the
+//! rendering before that when no response still sends it.
 
-use super::state_json;
+use super::fragments::{Buffer, Fragments, TaskWriter};
+use super::{legacy, state_json};
 use crate::http::Body;
 use crate::v1::operator::CallType;
 use crate::v1::WireEnum;
@@ -29,9 +32,12 @@ pub enum StateQuery {
     Executors,
     Frameworks,
     Agents,
+    /// The legacy v0 `/state` document without its last member, `flags`
+    /// (`legacy::master_state_response` adds it).
+    LegacyState,
 }
 
-const QUERIES: usize = 5;
+const QUERIES: usize = 6;
 
 impl StateQuery {
     /// The cached query answering `kind`, if any.
@@ -50,60 +56,73 @@ impl StateQuery {
         self as usize
     }
 
-    fn call_type(self) -> CallType {
-        match self {
-            StateQuery::State => CallType::GetState,
-            StateQuery::Tasks => CallType::GetTasks,
-            StateQuery::Executors => CallType::GetExecutors,
-            StateQuery::Frameworks => CallType::GetFrameworks,
-            StateQuery::Agents => CallType::GetAgents,
-        }
+    /// The v1 call and the `Response` field holding its answer (the call type's name in lower
+    /// case); none for the legacy document.
+    fn call(self) -> Option<(CallType, &'static str)> {
+        Some(match self {
+            StateQuery::State => (CallType::GetState, "get_state"),
+            StateQuery::Tasks => (CallType::GetTasks, "get_tasks"),
+            StateQuery::Executors => (CallType::GetExecutors, "get_executors"),
+            StateQuery::Frameworks => (CallType::GetFrameworks, "get_frameworks"),
+            StateQuery::Agents => (CallType::GetAgents, "get_agents"),
+            StateQuery::LegacyState => return None,
+        })
     }
 
-    /// The `Response` field holding the answer (the call type's name in lower case).
-    fn field(self) -> &'static str {
+    /// Writes the answer message (without the `Response` around it), with its tasks written
+    /// through `tasks`.
+    fn render(self, m: &Master, out: &mut Vec<u8>, tasks: &mut TaskWriter<'_>) {
         match self {
-            StateQuery::State => "get_state",
-            StateQuery::Tasks => "get_tasks",
-            StateQuery::Executors => "get_executors",
-            StateQuery::Frameworks => "get_frameworks",
-            StateQuery::Agents => "get_agents",
-        }
-    }
-
-    /// Writes the answer message (without the `Response` around it).
-    fn render(self, m: &Master, out: &mut Vec<u8>) {
-        match self {
-            StateQuery::State => state_json::write_get_state(m, out),
-            StateQuery::Tasks => state_json::write_get_tasks(m, out),
+            StateQuery::State => state_json::write_get_state_with(m, out, tasks),
+            StateQuery::Tasks => state_json::write_get_tasks_with(m, out, tasks),
             StateQuery::Executors => state_json::write_get_executors(m, out),
             StateQuery::Frameworks => state_json::write_get_frameworks(m, out),
             StateQuery::Agents => state_json::write_get_agents(m, out),
+            StateQuery::LegacyState => legacy::write_master_state_head(m, out, tasks),
         }
+    }
+
+    /// A rendering that reuses nothing, to check cached ones against.
+    #[cfg(test)]
+    pub fn render_fresh(self, m: &Master) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.render(m, &mut out, &mut TaskWriter::fresh());
+        out
     }
 
     /// `{"type":"GET_STATE","get_state":`: what precedes the message in the `Response`.
     fn response_head(self) -> Bytes {
-        Bytes::from(format!(
-            "{{\"type\":\"{}\",\"{}\":",
-            self.call_type().wire_name(),
-            self.field()
-        ))
+        match self.call() {
+            Some((call, field)) => {
+                Bytes::from(format!("{{\"type\":\"{}\",\"{field}\":", call.wire_name()))
+            }
+            None => Bytes::new(),
+        }
     }
+}
+
+/// The latest rendering of one query, and the buffer of the one before it.
+#[derive(Default)]
+struct Slot {
+    current: Option<Rendered>,
+    spare: Option<Buffer>,
 }
 
 struct Rendered {
     version: u64,
+    buf: Buffer,
     json: Bytes,
+    tasks: Fragments,
 }
 
-/// The latest rendering of each state query. It holds one rendering per query at most (the
-/// GET_STATE one is the size of the answer: about 750 bytes per task); a stale one is replaced
-/// by the next request, not kept beside it.
+/// The latest rendering of each state query. It holds two buffers per query at most: the
+/// latest rendering (the GET_STATE one is the size of the answer: about 750 bytes per task) and
+/// the previous one's buffer, reused for the next rendering once no response holds it.
 #[derive(Default)]
 pub struct RenderCache {
-    slots: RefCell<[Option<Rendered>; QUERIES]>,
+    slots: RefCell<[Slot; QUERIES]>,
     renders: std::cell::Cell<u64>,
+    reused: std::cell::Cell<u64>,
 }
 
 impl RenderCache {
@@ -112,30 +131,59 @@ impl RenderCache {
     pub fn get(&self, query: StateQuery, version: u64, m: &Master) -> Bytes {
         let mut slots = self.slots.borrow_mut();
         let slot = &mut slots[query.index()];
-        if let Some(r) = slot.as_ref().filter(|r| r.version == version) {
+        if let Some(r) = slot.current.as_ref().filter(|r| r.version == version) {
             return r.json.clone();
         }
+        // The buffer of the rendering before the current one, unless a response still sends it.
+        let mut out = slot
+            .spare
+            .take()
+            .and_then(Buffer::reclaim)
+            .unwrap_or_default();
         // The previous size (plus room to grow) avoids copying the buffer while it grows.
         let hint = slot
+            .current
             .as_ref()
             .map_or(4096, |r| r.json.len() + r.json.len() / 8);
-        // Release the stale rendering before building the next one (requests still sending it
-        // keep their own reference).
-        *slot = None;
-        let mut out = Vec::with_capacity(hint);
-        query.render(m, &mut out);
-        let json = Bytes::from(out);
-        *slot = Some(Rendered {
+        out.reserve(hint);
+        let (tasks, reused) = {
+            let mut writer = match &slot.current {
+                Some(prev) => TaskWriter::reusing(prev.buf.as_slice(), &prev.tasks),
+                None => TaskWriter::fresh(),
+            };
+            query.render(m, &mut out, &mut writer);
+            let reused = writer.reused();
+            (writer.finish(), reused)
+        };
+        #[cfg(debug_assertions)]
+        if reused > 0 {
+            let mut fresh = Vec::new();
+            query.render(m, &mut fresh, &mut TaskWriter::fresh());
+            debug_assert!(fresh == out, "{query:?}: a reused task rendering is stale");
+        }
+        let buf = Buffer::new(out);
+        let json = buf.bytes();
+        let previous = slot.current.replace(Rendered {
             version,
+            buf,
             json: json.clone(),
+            tasks,
         });
+        // The previous rendering's own `Bytes` goes with it: only responses may still hold it.
+        slot.spare = previous.map(|r| r.buf);
         self.renders.set(self.renders.get() + 1);
+        self.reused.set(self.reused.get() + reused as u64);
         json
     }
 
     /// How many renderings were made (each a cache miss).
     pub fn renders(&self) -> u64 {
         self.renders.get()
+    }
+
+    /// How many task renderings were copied from a previous rendering.
+    pub fn reused_tasks(&self) -> u64 {
+        self.reused.get()
     }
 }
 

@@ -8,6 +8,7 @@
 //! below compare the two. The parts that are small (agents, frameworks, executors) and the rare
 //! cases (reserved resources, statuses with a reason) go through the `v1` types themselves.
 
+use super::fragments::TaskWriter;
 use super::master::{get_agents, get_executors, get_frameworks};
 use crate::convert;
 use crate::v1::ascii_json::AsciiFormatter;
@@ -20,8 +21,14 @@ use serde_json::ser::{CompactFormatter, Formatter};
 
 /// The `GetState` message: `{"get_tasks":..,"get_executors":..,"get_frameworks":..,"get_agents":..}`.
 pub fn write_get_state(m: &Master, out: &mut Vec<u8>) {
+    write_get_state_with(m, out, &mut TaskWriter::fresh());
+}
+
+/// [`write_get_state`] with the tasks written through `tasks` (which may copy them from a
+/// previous rendering).
+pub fn write_get_state_with(m: &Master, out: &mut Vec<u8>, tasks: &mut TaskWriter<'_>) {
     out.extend_from_slice(b"{\"get_tasks\":");
-    write_get_tasks(m, out);
+    write_get_tasks_with(m, out, tasks);
     out.extend_from_slice(b",\"get_executors\":");
     write_get_executors(m, out);
     out.extend_from_slice(b",\"get_frameworks\":");
@@ -34,14 +41,20 @@ pub fn write_get_state(m: &Master, out: &mut Vec<u8>) {
 /// The `GetTasks` message: live tasks, tasks of unreachable agents and the recently completed
 /// ones (empty lists omitted).
 pub fn write_get_tasks(m: &Master, out: &mut Vec<u8>) {
+    write_get_tasks_with(m, out, &mut TaskWriter::fresh());
+}
+
+/// [`write_get_tasks`] with the tasks written through `tasks`.
+pub fn write_get_tasks_with(m: &Master, out: &mut Vec<u8>, tasks: &mut TaskWriter<'_>) {
     let mut obj = Obj::open(out);
-    write_task_list(&mut obj, "tasks", m.tasks());
+    write_task_list(&mut obj, "tasks", m.tasks(), tasks);
     write_task_list(
         &mut obj,
         "unreachable_tasks",
         m.unreachable_tasks().map(|(t, _)| t),
+        tasks,
     );
-    write_task_list(&mut obj, "completed_tasks", m.completed_tasks());
+    write_task_list(&mut obj, "completed_tasks", m.completed_tasks(), tasks);
     obj.close();
 }
 
@@ -112,18 +125,23 @@ pub fn write_task(t: &TaskView<'_>, out: &mut Vec<u8>) {
 }
 
 /// `"key":[task,...]` unless there are none.
-fn write_task_list<'a>(obj: &mut Obj<'_>, key: &str, tasks: impl Iterator<Item = TaskView<'a>>) {
-    let mut tasks = tasks.peekable();
-    if tasks.peek().is_none() {
+fn write_task_list<'a>(
+    obj: &mut Obj<'_>,
+    key: &str,
+    list: impl Iterator<Item = TaskView<'a>>,
+    tasks: &mut TaskWriter<'_>,
+) {
+    let mut list = list.peekable();
+    if list.peek().is_none() {
         return;
     }
     let out = obj.key(key);
     out.push(b'[');
-    for (i, t) in tasks.enumerate() {
+    for (i, t) in list.enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_task(&t, out);
+        tasks.write(&t, out, write_task);
     }
     out.push(b']');
 }
@@ -264,7 +282,7 @@ impl<'a> Obj<'a> {
 }
 
 /// A string known to need no escaping (an enum name).
-fn write_raw_str(out: &mut Vec<u8>, s: &str) {
+pub(super) fn write_raw_str(out: &mut Vec<u8>, s: &str) {
     debug_assert!(s
         .bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'));
@@ -369,7 +387,7 @@ fn write_u_escape(out: &mut Vec<u8>, unit: u16) {
 
 /// Bytes as a padded standard Base64 JSON string (`v1::Bytes`, as `v1::base64::encode`
 /// writes it) without an intermediate `String`.
-fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     out.push(b'"');
     for chunk in bytes.chunks(3) {
@@ -389,7 +407,7 @@ fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// A number as serde_json writes an `f64`: the shortest round-trip form, `null` when not finite.
-fn write_f64(out: &mut Vec<u8>, v: f64) {
+pub(super) fn write_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         // Writing into a `Vec` cannot fail.
         let _ = CompactFormatter.write_f64(out, v);
@@ -398,17 +416,17 @@ fn write_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-fn write_i64(out: &mut Vec<u8>, v: i64) {
+pub(super) fn write_i64(out: &mut Vec<u8>, v: i64) {
     let _ = CompactFormatter.write_i64(out, v);
 }
 
-fn write_u64(out: &mut Vec<u8>, v: u64) {
+pub(super) fn write_u64(out: &mut Vec<u8>, v: u64) {
     let _ = CompactFormatter.write_u64(out, v);
 }
 
 /// A `v1` message through serde with the ASCII-only formatter, as `to_ascii_json` writes it
 /// (`null` should serialization fail, which the `v1` types never do).
-fn write_serde<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+pub(super) fn write_serde<T: Serialize>(out: &mut Vec<u8>, value: &T) {
     let start = out.len();
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, AsciiFormatter);
     if value.serialize(&mut ser).is_err() {

@@ -79,6 +79,7 @@ impl OwnedTask {
             status_update_state: self.status_update_state,
             status_update_uuid: self.status_update_uuid,
             role: &self.role,
+            fingerprint: 0,
         }
     }
 }
@@ -345,6 +346,12 @@ fn status_update(
 /// Three agents (one disconnected), two frameworks with outstanding offers, command and
 /// custom-executor tasks in several states, completed tasks.
 fn populated() -> (Master, FrameworkId) {
+    let (m, f1, _) = populated_with_token();
+    (m, f1)
+}
+
+/// [`populated`] with the first framework's stream token, to make calls as it.
+fn populated_with_token() -> (Master, FrameworkId, String) {
     let mut c = Cluster::new();
     let agents: Vec<AgentId> = (1..=3).map(|conn| c.register(conn)).collect();
     let (f1, t1) = c.subscribe(10, "first \u{1F600} framework");
@@ -468,7 +475,7 @@ fn populated() -> (Master, FrameworkId) {
         c.m.offers().any(|o| o.framework_id == f2),
         "the second framework holds offers"
     );
-    (c.m, f1)
+    (c.m, f1, t1)
 }
 
 #[test]
@@ -608,4 +615,389 @@ fn the_answer_body_has_an_exact_length_and_is_sent_in_bounded_chunks() {
         vec![head as usize, 128 * 1024, 128 * 1024, 44 * 1024 + 5, 1]
     );
     assert!(body.is_end_stream());
+}
+
+// ---------------------------------------------------------------- renderings reused across changes
+
+/// A cluster driven at random from `seed`: three agents, two frameworks launching tasks whose
+/// ids come from a small set (so a finished task's id comes back with another name and other
+/// resources), status updates drawn from few states, uuids and times (so a retried update
+/// repeats an earlier status exactly and a task keeps more statuses than the master holds),
+/// acknowledgements, kills, agent disconnections, time passing (agents marked unreachable)
+/// and teardowns. After every step each cached document is compared with a fresh rendering.
+/// Returns how many task renderings were reused.
+fn random_changes_match_fresh_renderings(seed: u64, steps: usize) -> u64 {
+    use crate::operator::rendered::RenderCache;
+    let mut rng = mesolite_core::rng::Rng::from_seed(seed);
+    let mut c = Cluster::new();
+    let agents: Vec<AgentId> = (1..=3).map(|conn| c.register(conn)).collect();
+    let mut frameworks = vec![c.subscribe(10, "one"), c.subscribe(11, "two")];
+    let cache = RenderCache::default();
+    let mut version = 0;
+    let conn_of = |a: &AgentId| ConnId(1 + agents.iter().position(|x| x == a).unwrap_or(0) as u64);
+    for step in 0..steps {
+        let (fid, token) = frameworks[rng.below(frameworks.len() as u64) as usize].clone();
+        match rng.below(10) {
+            0 => c.allocate(),
+            1 | 2 => {
+                // Launch up to three tasks on one of the framework's offers.
+                let offer = c.m.offers().find(|o| o.framework_id == fid).cloned();
+                if let Some(offer) = offer {
+                    let tasks = (0..1 + rng.below(3))
+                        .map(|_| {
+                            let k = rng.below(8);
+                            TaskLaunch {
+                                task_id: TaskId::new(format!("t{k}")),
+                                name: format!("task {k} \u{e9} {}", rng.below(3)),
+                                agent_id: offer.agent_id.clone(),
+                                resources: Resources::parse(
+                                    ["cpus:0.1;mem:16", "cpus:0.2;mem:8;ports:[31000-31000]"]
+                                        [rng.below(2) as usize],
+                                )
+                                .expect("valid"),
+                                command: Some(CommandSpec {
+                                    shell: true,
+                                    value: "true".to_string(),
+                                    ..Default::default()
+                                }),
+                                executor: None,
+                                kill_grace: None,
+                                data: Vec::new(),
+                                invalid: None,
+                            }
+                        })
+                        .collect();
+                    let call = SchedulerCall::Accept {
+                        offer_ids: vec![offer.id.clone()],
+                        operations: vec![Operation::Launch(tasks)],
+                        refuse: None,
+                    };
+                    let _ =
+                        c.m.handle_scheduler_call(c.now, wall(4), &fid, Some(&token), call);
+                    pump(&mut c.m, c.now, &mut c.offers);
+                }
+            }
+            3..=5 => {
+                // A status update (often a repeat of an earlier one) for a known task.
+                let known: Vec<(FrameworkId, TaskId, AgentId)> =
+                    c.m.tasks()
+                        .chain(c.m.completed_tasks())
+                        .map(|t| {
+                            (
+                                t.framework_id.clone(),
+                                t.task_id.clone(),
+                                t.agent_id.clone(),
+                            )
+                        })
+                        .collect();
+                if !known.is_empty() {
+                    let (f, t, a) = &known[rng.below(known.len() as u64) as usize];
+                    let state = [
+                        TaskState::Running,
+                        TaskState::Running,
+                        TaskState::Finished,
+                        TaskState::Failed,
+                    ][rng.below(4) as usize];
+                    let update =
+                        status_update(f, t.as_str(), state, 1 + rng.below(2) as u8, rng.below(3));
+                    c.m.handle_agent_message(c.now, wall(5), conn_of(a), update);
+                    pump(&mut c.m, c.now, &mut c.offers);
+                }
+            }
+            6 => {
+                // Acknowledge the pending update of one of the framework's tasks.
+                let pending =
+                    c.m.tasks()
+                        .filter(|t| t.framework_id == &fid)
+                        .find_map(|t| {
+                            Some((t.agent_id.clone(), t.task_id.clone(), t.status_update_uuid?))
+                        });
+                if let Some((agent_id, task_id, uuid)) = pending {
+                    let call = SchedulerCall::Acknowledge {
+                        agent_id,
+                        task_id,
+                        uuid,
+                    };
+                    let _ =
+                        c.m.handle_scheduler_call(c.now, wall(4), &fid, Some(&token), call);
+                    pump(&mut c.m, c.now, &mut c.offers);
+                }
+            }
+            7 => {
+                let a = &agents[rng.below(agents.len() as u64) as usize];
+                c.m.handle_agent_disconnected(c.now, conn_of(a));
+                pump(&mut c.m, c.now, &mut c.offers);
+            }
+            8 => {
+                // Time passes: pings go unanswered, agents may be marked unreachable.
+                c.now = c.now + Duration::from_secs(1 + rng.below(40));
+                c.m.handle_timeout(c.now, wall(7));
+                pump(&mut c.m, c.now, &mut c.offers);
+            }
+            _ => {
+                if rng.below(6) == 0 {
+                    let _ = c.m.handle_scheduler_call(
+                        c.now,
+                        wall(8),
+                        &fid,
+                        Some(&token),
+                        SchedulerCall::Teardown,
+                    );
+                    pump(&mut c.m, c.now, &mut c.offers);
+                    let stream = 20 + step as u64;
+                    let fresh = c.subscribe(stream, &format!("framework {stream}"));
+                    frameworks.retain(|(f, _)| f != &fid);
+                    frameworks.push(fresh);
+                }
+            }
+        }
+        version += 1;
+        for query in [
+            StateQuery::State,
+            StateQuery::Tasks,
+            StateQuery::LegacyState,
+        ] {
+            let cached = cache.get(query, version, &c.m);
+            let fresh = query.render_fresh(&c.m);
+            assert!(
+                cached[..] == fresh[..],
+                "seed {seed} step {step}: the cached {query:?} differs from a fresh rendering:\n{}\n{}",
+                String::from_utf8_lossy(&cached),
+                String::from_utf8_lossy(&fresh)
+            );
+        }
+    }
+    cache.reused_tasks()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn reused_task_renderings_are_never_stale(seed in any::<u64>()) {
+        random_changes_match_fresh_renderings(seed, 120);
+    }
+}
+
+#[test]
+fn renderings_reuse_unchanged_tasks_and_refresh_changed_ones() {
+    let reused: u64 = (0..8)
+        .map(|seed| random_changes_match_fresh_renderings(seed, 150))
+        .sum();
+    assert!(
+        reused > 500,
+        "unchanged tasks are copied, not written again: {reused}"
+    );
+    // A status update changes only that task: the rest is reused.
+    use crate::operator::rendered::RenderCache;
+    let (mut m, f1) = populated();
+    let cache = RenderCache::default();
+    let before = cache.get(StateQuery::State, 1, &m);
+    let reused = cache.reused_tasks();
+    let (task, agent) = m
+        .tasks()
+        .find(|t| t.state == TaskState::Running && t.agent_id.as_str() != "c-S2")
+        .map(|t| (t.task_id.clone(), t.agent_id.clone()))
+        .expect("a running task on a connected agent");
+    let conn = ConnId(
+        1 + agent
+            .as_str()
+            .trim_start_matches("c-S")
+            .parse::<u64>()
+            .unwrap_or(9),
+    );
+    let now = Instant::from_millis(10_000);
+    m.handle_agent_message(
+        now,
+        wall(9),
+        conn,
+        status_update(&f1, task.as_str(), TaskState::Running, 201, 9),
+    );
+    pump(&mut m, now, &mut Vec::new());
+    let after = cache.get(StateQuery::State, 2, &m);
+    assert_ne!(before, after);
+    let all = m.tasks().count() + m.completed_tasks().count() + m.unreachable_tasks().count();
+    assert_eq!(
+        cache.reused_tasks() - reused,
+        all as u64 - 1,
+        "all but the updated task are copied"
+    );
+    assert_eq!(after[..], StateQuery::State.render_fresh(&m)[..]);
+}
+
+// ---------------------------------------------------------------- legacy /state
+
+#[test]
+fn legacy_state_lists_every_field_and_the_completed_frameworks() {
+    use crate::operator::legacy;
+    let (mut m, f1, t1) = populated_with_token();
+    let flags = crate::operator::flags::FlagSet::new();
+    let before = legacy::master_state(&m, &flags);
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&before),
+        [
+            "activated_slaves",
+            "build_date",
+            "build_time",
+            "build_user",
+            "completed_frameworks",
+            "deactivated_slaves",
+            "elected_time",
+            "flags",
+            "frameworks",
+            "git_sha",
+            "git_tag",
+            "hostname",
+            "id",
+            "leader",
+            "leader_info",
+            "orphan_tasks",
+            "pid",
+            "recovered_slaves",
+            "slaves",
+            "start_time",
+            "unreachable_slaves",
+            "unregistered_frameworks",
+            "version",
+        ]
+    );
+    assert_eq!(before["activated_slaves"], 2);
+    assert_eq!(before["deactivated_slaves"], 1);
+    assert_eq!(before["hostname"], "m\u{e9}");
+    let framework_keys = [
+        "active",
+        "capabilities",
+        "checkpoint",
+        "completed_tasks",
+        "connected",
+        "executors",
+        "failover_timeout",
+        "hostname",
+        "id",
+        "name",
+        "offered_resources",
+        "offers",
+        "pid",
+        "principal",
+        "recovered",
+        "registered_time",
+        "reregistered_time",
+        "resources",
+        "role",
+        "roles",
+        "tasks",
+        "unreachable_tasks",
+        "unregistered_time",
+        "used_resources",
+        "user",
+    ];
+    let first = &before["frameworks"][0];
+    assert_eq!(keys(first), framework_keys);
+    assert_eq!(first["id"], f1.as_str());
+    assert_eq!(first["unregistered_time"], 0);
+    let task = &first["tasks"][0];
+    assert_eq!(
+        keys(task),
+        [
+            "executor_id",
+            "framework_id",
+            "id",
+            "name",
+            "resources",
+            "slave_id",
+            "state",
+            "statuses"
+        ]
+    );
+    assert_eq!(
+        keys(&task["resources"]),
+        ["cpus", "disk", "gpus", "mem", "ports"],
+        "{task}"
+    );
+    let slave = &before["slaves"][0];
+    assert_eq!(
+        keys(slave),
+        [
+            "active",
+            "attributes",
+            "capabilities",
+            "hostname",
+            "id",
+            "offered_resources",
+            "pid",
+            "port",
+            "registered_time",
+            "reregistered_time",
+            "reserved_resources",
+            "resources",
+            "unreserved_resources",
+            "used_resources",
+            "version",
+        ]
+    );
+    assert_eq!(slave["attributes"]["rack"], "r1");
+    assert_eq!(slave["resources"]["zones"], "{a, b}");
+    assert_eq!(before["completed_frameworks"], serde_json::json!([]));
+    let completed_before = first["completed_tasks"].as_array().map_or(0, Vec::len);
+    let live_before = first["tasks"].as_array().map_or(0, Vec::len);
+    assert!(completed_before > 0 && live_before > 0);
+
+    // A teardown moves the framework, with all its tasks completed, to `completed_frameworks`.
+    let now = Instant::from_millis(10_000);
+    m.handle_scheduler_call(now, wall(9), &f1, Some(&t1), SchedulerCall::Teardown)
+        .expect("the teardown is accepted");
+    pump(&mut m, now, &mut Vec::new());
+    let after = legacy::master_state(&m, &flags);
+    let done = &after["completed_frameworks"][0];
+    assert_eq!(keys(done), framework_keys);
+    assert_eq!(done["id"], f1.as_str());
+    assert_eq!(done["active"], false);
+    assert!(
+        done["unregistered_time"]
+            .as_f64()
+            .is_some_and(|t| t > 1.7e9),
+        "{done}"
+    );
+    assert_eq!(done["tasks"], serde_json::json!([]));
+    assert_eq!(
+        done["completed_tasks"].as_array().map_or(0, Vec::len),
+        completed_before + live_before
+    );
+    assert!(after["frameworks"]
+        .as_array()
+        .is_some_and(|f| f.iter().all(|f| f["id"] != f1.as_str())));
+    let text = crate::v1::to_ascii_json(&after);
+    assert!(text.is_ascii());
+}
+
+#[test]
+fn the_legacy_state_response_is_the_document_rendered_once_per_state_version() {
+    use crate::operator::legacy;
+    use http_body_util::BodyExt;
+    let (m, _) = populated();
+    let (d, _tasks) = MasterDriver::new(m, mesolite_platform::clock::Clock::new());
+    let mut flags = crate::operator::flags::FlagSet::new();
+    flags.set("port", "5050".to_string());
+    let body = |d: &MasterDriver| {
+        let resp = legacy::master_state_response(d, &flags);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let bytes = smol::block_on(resp.into_body().collect()).expect("infallible");
+        bytes.to_bytes().to_vec()
+    };
+    let first = body(&d);
+    let renders = d.renders();
+    assert_eq!(body(&d), first);
+    assert_eq!(
+        d.renders(),
+        renders,
+        "an unchanged state is not rendered again"
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&first).expect("JSON");
+    assert_eq!(parsed, legacy::master_state(&d.master.borrow(), &flags));
+    assert_eq!(parsed["flags"]["port"], "5050");
+    assert!(first.is_ascii());
 }

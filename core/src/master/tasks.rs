@@ -51,6 +51,65 @@ pub(super) struct TaskEntry {
     /// The role the task's resources are allocated to (its offer's role): they go back to the
     /// framework's allocator slot of this role.
     pub role: Role,
+    /// A running hash of what the views show of this task other than `state` and the
+    /// `status_update_*` fields: what it was created with ([`TaskEntry::stamped`]) and every
+    /// status recorded since. Entries with equal fingerprints (and those fields equal) show
+    /// the same, so the operator API reuses a task's rendering while they stay equal. Whatever
+    /// changes another shown field must fold the change in here.
+    pub fingerprint: u64,
+}
+
+impl TaskEntry {
+    /// The entry with its fingerprint taken from what it was created with (its statuses are
+    /// folded in as they are recorded).
+    fn stamped(mut self) -> Self {
+        let mut h = Fnv::new();
+        let _ = core::fmt::write(
+            &mut h,
+            format_args!(
+                "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                self.task_id,
+                self.name,
+                self.framework_id,
+                self.agent_id,
+                self.executor_id,
+                self.resources,
+                self.role,
+                self.statuses
+            ),
+        );
+        self.fingerprint = h.0;
+        self
+    }
+
+    /// Records a status (the oldest goes when `max` are kept) and folds it into the fingerprint.
+    fn record_status(&mut self, status: TaskStatus, max: usize) {
+        let mut h = Fnv(self.fingerprint);
+        let _ = core::fmt::write(&mut h, format_args!("|{status:?}"));
+        self.fingerprint = h.0;
+        if self.statuses.len() >= max {
+            self.statuses.pop_front();
+        }
+        self.statuses.push_back(status);
+    }
+}
+
+/// 64-bit FNV-1a over formatted text: no allocation, and the same text always hashes the same.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl core::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for b in s.bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(())
+    }
 }
 
 impl Master {
@@ -168,7 +227,9 @@ impl Master {
                 status_update_uuid: None,
                 released: false,
                 role: role.clone(),
-            },
+                fingerprint: 0,
+            }
+            .stamped(),
         );
         self.operator_event(OperatorEvent::TaskAdded {
             framework_id: framework_id.clone(),
@@ -305,7 +366,9 @@ impl Master {
                     status_update_uuid: None,
                     released: false,
                     role: role.clone(),
-                },
+                    fingerprint: 0,
+                }
+                .stamped(),
             );
             self.operator_event(OperatorEvent::TaskAdded {
                 framework_id: framework_id.clone(),
@@ -438,10 +501,7 @@ impl Master {
             task.status_update_uuid = update.status.uuid;
             let mut recorded = update.status.clone();
             recorded.data.clear();
-            if task.statuses.len() >= max {
-                task.statuses.pop_front();
-            }
-            task.statuses.push_back(recorded);
+            task.record_status(recorded, max);
             if update.latest_state.is_terminal() && !task.released {
                 task.released = true;
                 release = Some(task.clone());
@@ -832,7 +892,9 @@ impl Master {
                 status_update_uuid: None,
                 released,
                 role,
-            },
+                fingerprint: 0,
+            }
+            .stamped(),
         );
         self.operator_event(event);
     }
@@ -907,5 +969,85 @@ impl Master {
             }
         }
         self.forget_unreachable_tasks_of(framework_id);
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+    use crate::time::WallTime;
+    use crate::wire::StatusSource;
+
+    fn entry(name: &str, agent: &str, resources: &str) -> TaskEntry {
+        TaskEntry {
+            task_id: TaskId::new("t1"),
+            name: String::from(name),
+            framework_id: FrameworkId::new("f1"),
+            agent_id: AgentId::new(agent),
+            executor_id: ExecutorId::new("t1"),
+            state: TaskState::Staging,
+            resources: Resources::parse(resources).expect("valid resources"),
+            statuses: VecDeque::new(),
+            status_update_state: None,
+            status_update_uuid: None,
+            released: false,
+            role: Role::new("*"),
+            fingerprint: 0,
+        }
+        .stamped()
+    }
+
+    fn status(uuid: u8, secs: u64) -> TaskStatus {
+        TaskStatus {
+            task_id: TaskId::new("t1"),
+            state: TaskState::Running,
+            message: None,
+            source: StatusSource::Executor,
+            reason: None,
+            agent_id: None,
+            executor_id: None,
+            timestamp: WallTime {
+                unix_nanos: secs * 1_000_000_000,
+            },
+            uuid: Some([uuid; 16]),
+            data: Vec::new(),
+            unreachable_time: None,
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_follows_what_a_task_shows() {
+        let a = entry("a", "S1", "cpus:1");
+        assert_eq!(a.fingerprint, entry("a", "S1", "cpus:1").fingerprint);
+        for other in [
+            entry("b", "S1", "cpus:1"),
+            entry("a", "S2", "cpus:1"),
+            entry("a", "S1", "cpus:2"),
+        ] {
+            assert_ne!(a.fingerprint, other.fingerprint);
+        }
+        // Every recorded status moves it, a repeated one too, and the same history gives the
+        // same fingerprint whatever the window of kept statuses.
+        let mut b = entry("a", "S1", "cpus:1");
+        let mut c = entry("a", "S1", "cpus:1");
+        let mut seen = alloc::vec![a.fingerprint];
+        for (uuid, secs) in [(1, 1), (1, 1), (2, 1), (2, 2)] {
+            b.record_status(status(uuid, secs), 2);
+            c.record_status(status(uuid, secs), 2);
+            assert!(!seen.contains(&b.fingerprint));
+            seen.push(b.fingerprint);
+            assert_eq!(b.fingerprint, c.fingerprint);
+        }
+        assert_eq!(b.statuses.len(), 2);
+        // Same statuses kept, different history: [x, y, y] vs [x, x, y] then y.
+        let mut d = entry("a", "S1", "cpus:1");
+        let mut e = entry("a", "S1", "cpus:1");
+        for s in [status(1, 1), status(2, 2), status(2, 2)] {
+            d.record_status(s, 2);
+        }
+        for s in [status(1, 1), status(1, 1), status(2, 2)] {
+            e.record_status(s, 2);
+        }
+        assert_ne!(d.fingerprint, e.fingerprint);
     }
 }

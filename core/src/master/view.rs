@@ -48,6 +48,10 @@ pub struct TaskView<'a> {
     pub status_update_uuid: Option<[u8; 16]>,
     /// The role the task's resources are allocated to.
     pub role: &'a crate::ids::Role,
+    /// Changes whenever what is shown of the task changes, other than `state` and the
+    /// `status_update_*` fields: two views with the same fingerprint and those fields equal
+    /// render the same (up to a 64-bit hash collision), so a rendering may be reused.
+    pub fingerprint: u64,
 }
 
 impl Master {
@@ -211,5 +215,6 @@ fn task_view(t: &super::tasks::TaskEntry) -> TaskView<'_> {
         status_update_state: t.status_update_state,
         status_update_uuid: t.status_update_uuid,
         role: &t.role,
+        fingerprint: t.fingerprint,
     }
 }
