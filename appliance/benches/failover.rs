@@ -402,6 +402,7 @@ async fn register_agent(
         let mut reader = FrameReader::new(stream);
         let register = opening(&AgentToMaster::Register {
             info: setup.info.clone(),
+            checkpointed: mesolite_core::resources::Resources::new(),
         })?;
         writer
             .write_all(&register)
@@ -414,6 +415,7 @@ async fn register_agent(
         let reregister = AgentToMaster::Reregister {
             id,
             info: setup.info,
+            checkpointed: mesolite_core::resources::Resources::new(),
             frameworks: setup.frameworks,
             tasks: setup.tasks,
         };

@@ -445,9 +445,16 @@ async fn sim_agent_run(
         domain: None,
         version: "1.5.0".into(),
     };
-    net::write_message(&mut writer, &AgentToMaster::Register { info }, &mut scratch)
-        .await
-        .map_err(|e| fail(format!("agent {index}: register: {e}")))?;
+    net::write_message(
+        &mut writer,
+        &AgentToMaster::Register {
+            info,
+            checkpointed: mesolite_core::resources::Resources::new(),
+        },
+        &mut scratch,
+    )
+    .await
+    .map_err(|e| fail(format!("agent {index}: register: {e}")))?;
     let mut agent_id = None::<AgentId>;
     let mut uuid_counter = 0u64;
     // The task a poke sends an update for: (framework, task, executor).

@@ -83,6 +83,8 @@ pub struct Launch {
     container_id: ContainerId,
     latest: PathBuf,
     spec: ExecutorLaunch,
+    /// Persistent volumes to link into the sandbox before the process starts.
+    volumes: Vec<crate::agent_volumes::SandboxLink>,
 }
 
 impl Launch {
@@ -95,6 +97,7 @@ impl Launch {
             let _ = std::fs::remove_file(&self.latest);
         }
         let _ = std::os::unix::fs::symlink(self.container_id.as_str(), &self.latest);
+        crate::agent_volumes::link_into_sandbox(&self.volumes)?;
         process::spawn_executor(&self.spec)
             .map(|s| s.pid)
             .map_err(|e| e.to_string())
@@ -263,8 +266,19 @@ impl AgentDriver {
                     executor_dir,
                     command,
                     env,
+                    volumes,
                     ..
-                } => self.launch_executor(container_id, &sandbox, &executor_dir, command, env),
+                } => self.launch_executor(
+                    container_id,
+                    &sandbox,
+                    &executor_dir,
+                    command,
+                    env,
+                    &volumes,
+                ),
+                AgentOutput::SyncVolumes { create, remove } => {
+                    crate::agent_volumes::sync(&self.work_dir, &create, remove)
+                }
                 AgentOutput::ToExecutor { stream, event } => {
                     let record = convert::executor_event_record(&self.agent.borrow(), &event);
                     let mut streams = self.exec_streams.borrow_mut();
@@ -316,8 +330,16 @@ impl AgentDriver {
         executor_dir: &str,
         command: Option<CommandSpec>,
         mut env: Vec<(String, String)>,
+        volumes: &[mesolite_core::agent::volumes::VolumeMount],
     ) {
         let sandbox_path = self.work_dir.join(sandbox);
+        let volumes = match crate::agent_volumes::links(&self.work_dir, &sandbox_path, volumes) {
+            Ok(v) => v,
+            Err(why) => {
+                self.launch_failed(&container_id, &why);
+                return;
+            }
+        };
         let latest = self.work_dir.join(executor_dir).join("runs").join("latest");
         let sandbox_text = sandbox_path.display().to_string();
         env.push(("MESOS_AGENT_ENDPOINT".into(), self.endpoint.clone()));
@@ -357,6 +379,7 @@ impl AgentDriver {
             container_id,
             latest,
             spec,
+            volumes,
         });
     }
 

@@ -11,6 +11,7 @@ use mesolite_core::master::{
     FrameworkCapabilities, FrameworkSpec, GroupLaunch, Master, OfferRecord, Operation,
     SchedulerCall, SchedulerEvent, TaskLaunch,
 };
+use mesolite_core::resources::operations::ResourceOperation;
 use mesolite_core::resources::{Range, RangeSet, RangeSetError, Resources, MAX_RANGES};
 use mesolite_core::time::{Duration, WallTime};
 use mesolite_core::wire::{self, CommandSpec, ExecutorSpec, StatusReason, StatusSource, TaskSpec};
@@ -412,6 +413,8 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
         partition_aware: f.has_capability(C::PartitionAware),
         task_killing_state: f.has_capability(C::TaskKillingState),
         multi_role: f.has_capability(C::MultiRole),
+        reservation_refinement: f.has_capability(C::ReservationRefinement),
+        shared_resources: f.has_capability(C::SharedResources),
     };
     if capabilities.multi_role && f.role.is_some() {
         return Err(String::from(
@@ -473,6 +476,12 @@ pub fn framework_from_v1(f: &v1::FrameworkInfo) -> Result<FrameworkSpec, String>
     })
 }
 
+/// The resources of a RESERVE, UNRESERVE, CREATE or DESTROY as sent, `allocation_info`
+/// included (validation checks it names one of the framework's roles).
+pub fn operation_resources(list: &[v1::Resource]) -> Result<Resources, String> {
+    v1::resources_from_v1(list).map_err(|e| format!("Invalid resources in operation: {e}"))
+}
+
 /// Why a scheduler call could not be turned into core's call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallInputError {
@@ -525,6 +534,22 @@ pub fn scheduler_call_from_v1(
                     Some(v1::OperationType::LaunchGroup) => Operation::LaunchGroup(group_from_v1(
                         need(&op.launch_group, "launch_group")?,
                     )),
+                    Some(v1::OperationType::Reserve) => {
+                        let r = operation_resources(&need(&op.reserve, "reserve")?.resources)?;
+                        Operation::Resource(ResourceOperation::Reserve(r))
+                    }
+                    Some(v1::OperationType::Unreserve) => {
+                        let r = operation_resources(&need(&op.unreserve, "unreserve")?.resources)?;
+                        Operation::Resource(ResourceOperation::Unreserve(r))
+                    }
+                    Some(v1::OperationType::Create) => {
+                        let r = operation_resources(&need(&op.create, "create")?.volumes)?;
+                        Operation::Resource(ResourceOperation::Create(r))
+                    }
+                    Some(v1::OperationType::Destroy) => {
+                        let r = operation_resources(&need(&op.destroy, "destroy")?.volumes)?;
+                        Operation::Resource(ResourceOperation::Destroy(r))
+                    }
                     Some(other) => Operation::Unsupported(v1::WireEnum::wire_name(other)),
                     None => {
                         return Err(String::from("Missing required fields: operations.type").into())

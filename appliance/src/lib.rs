@@ -5,6 +5,7 @@ pub mod agent_driver;
 pub mod agent_gc;
 pub mod agent_http;
 pub mod agent_recovery;
+pub mod agent_volumes;
 pub mod client;
 pub mod convert;
 pub mod ctl;

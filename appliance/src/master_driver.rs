@@ -389,7 +389,7 @@ pub async fn store_task(d: Rc<MasterDriver>, mut store: Store, wake: Receiver<()
 
 /// Serves one agent connection speaking the internal protocol (preamble already consumed).
 pub async fn serve_agent(d: Rc<MasterDriver>, stream: TcpStream) {
-    serve_agent_speaking(d, stream, |msg: AgentToMaster| msg, |msg| msg).await
+    serve_agent_speaking(d, stream, |msg: AgentToMaster| msg, Some).await
 }
 
 /// [`serve_agent`] for an agent speaking the previous protocol version: its messages are read
@@ -409,7 +409,7 @@ async fn serve_agent_speaking<M: serde::de::DeserializeOwned, W: serde::Serializ
     d: Rc<MasterDriver>,
     stream: TcpStream,
     upgrade: impl Fn(M) -> AgentToMaster,
-    downgrade: impl Fn(MasterToAgent) -> W,
+    downgrade: impl Fn(MasterToAgent) -> Option<W>,
 ) {
     let conn = ConnId(d.next_id());
     let (tx, rx) = channel::unbounded::<Outgoing<MasterToAgent>>();

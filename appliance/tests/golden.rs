@@ -135,7 +135,10 @@ impl Cluster {
             T0,
             wall(),
             ConnId(1),
-            AgentToMaster::Register { info: agent_info() },
+            AgentToMaster::Register {
+                info: agent_info(),
+                checkpointed: mesolite_core::resources::Resources::new(),
+            },
         );
         let agent = pump(&mut m, T0)
             .into_iter()
@@ -923,7 +926,7 @@ fn operator_framework_info_of_a_multi_role_framework() {
         capabilities: FrameworkCapabilities {
             multi_role: true,
             partition_aware: true,
-            task_killing_state: false,
+            ..FrameworkCapabilities::default()
         },
         roles: vec![Role::from("web")],
         ..framework_spec()

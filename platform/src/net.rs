@@ -144,22 +144,25 @@ pub async fn pump<I: DeserializeOwned, O: Serialize>(
     outgoing: smol::channel::Receiver<Outgoing<O>>,
     on_message: impl FnMut(I),
 ) -> Option<NetError> {
-    pump_as(stream, outgoing, |msg| msg, on_message).await
+    pump_as(stream, outgoing, Some, on_message).await
 }
 
 /// [`pump`] for a peer speaking another shape of the messages: each outgoing message is
-/// converted by `encode_as` before it is written.
+/// converted by `encode_as` before it is written, and skipped when that gives `None`.
 pub async fn pump_as<I: DeserializeOwned, O, W: Serialize>(
     stream: TcpStream,
     outgoing: smol::channel::Receiver<Outgoing<O>>,
-    encode_as: impl Fn(O) -> W,
+    encode_as: impl Fn(O) -> Option<W>,
     mut on_message: impl FnMut(I),
 ) -> Option<NetError> {
     let mut writer = stream.clone();
     let write = async {
         let mut scratch = Vec::new();
         while let Ok(Outgoing::Send(msg)) = outgoing.recv().await {
-            if let Err(e) = write_message(&mut writer, &encode_as(msg), &mut scratch).await {
+            let Some(msg) = encode_as(msg) else {
+                continue;
+            };
+            if let Err(e) = write_message(&mut writer, &msg, &mut scratch).await {
                 return Some(e);
             }
         }

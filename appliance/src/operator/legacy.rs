@@ -179,13 +179,31 @@ fn write_agent(a: &AgentView<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"reregistered_time\":");
     write_time(out, a.reregistered_time);
     out.extend_from_slice(b",\"resources\":");
-    write_resources(&a.info.resources, out);
+    write_resources(a.total, out);
     out.extend_from_slice(b",\"used_resources\":");
     write_resources(&a.allocated, out);
     out.extend_from_slice(b",\"offered_resources\":");
     write_resources(&a.offered, out);
-    out.extend_from_slice(b",\"reserved_resources\":{},\"unreserved_resources\":");
-    write_resources(&a.info.resources, out);
+    // Mesos: the reserved resources by their (innermost) reservation role, and the rest.
+    out.extend_from_slice(b",\"reserved_resources\":{");
+    let mut by_role: BTreeMap<&str, Resources> = BTreeMap::new();
+    for r in a.total.iter() {
+        if let Some(role) = r.reservation_role() {
+            let _ = by_role.entry(role.as_str()).or_default().add(r);
+        }
+    }
+    for (i, (role, reserved)) in by_role.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, role);
+        out.push(b':');
+        write_resources(reserved, out);
+    }
+    out.extend_from_slice(b"},\"unreserved_resources\":");
+    let mut unreserved = Resources::new();
+    unreserved.copy_filtered_from(a.total, |r| r.is_unreserved());
+    write_resources(&unreserved, out);
     out.extend_from_slice(b",\"attributes\":");
     write_attributes(&a.info.attributes, out);
     out.extend_from_slice(b",\"active\":");

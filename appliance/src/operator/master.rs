@@ -4,7 +4,7 @@
 
 use super::flags::{self, FlagSet};
 use super::rendered::{self, StateQuery};
-use super::{metrics, quota, read_call, version};
+use super::{metrics, quota, read_call, reservations, version};
 use crate::convert::{self, resources_to_v1};
 use crate::http::{self, Body};
 use crate::master_driver::MasterDriver;
@@ -60,6 +60,18 @@ pub async fn call(
         T::SetQuota => return quota::set_quota(&d, call.set_quota).await,
         T::RemoveQuota => return quota::remove_quota(&d, call.remove_quota).await,
         T::UpdateQuota => return quota::update_quota(&d, call.update_quota).await,
+        T::ReserveResources => {
+            return reservations::call(&d, kind, call.reserve_resources.as_ref(), None)
+        }
+        T::UnreserveResources => {
+            return reservations::call(&d, kind, call.unreserve_resources.as_ref(), None)
+        }
+        T::CreateVolumes => {
+            return reservations::call(&d, kind, None, call.create_volumes.as_ref())
+        }
+        T::DestroyVolumes => {
+            return reservations::call(&d, kind, None, call.destroy_volumes.as_ref())
+        }
         T::UpdateMaintenanceSchedule
         | T::StartMaintenance
         | T::StopMaintenance
@@ -231,7 +243,7 @@ pub fn agent_to_v1(a: &AgentView<'_>) -> v1::operator::Agent {
         pid: Some(format!("slave(1)@{}:{}", a.info.ip, a.info.port)),
         registered_time: Some(time_info(a.registered_time)),
         reregistered_time: a.reregistered_time.map(time_info),
-        total_resources: resources_to_v1(&a.info.resources, None),
+        total_resources: resources_to_v1(a.total, None),
         allocated_resources: resources_to_v1(&a.allocated, None),
         offered_resources: resources_to_v1(&a.offered, None),
         capabilities: Vec::new(),

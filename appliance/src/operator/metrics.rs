@@ -129,7 +129,7 @@ pub fn master(m: &Master, now: WallTime) -> Metrics {
         } else {
             inactive += 1.0;
         }
-        let _ = total.add_all(&a.info.resources);
+        let _ = total.add_all(a.total);
         let _ = used.add_all(&a.allocated);
     }
     out.set("master/slaves_active", active);

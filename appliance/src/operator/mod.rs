@@ -13,6 +13,7 @@ pub mod master;
 pub mod metrics;
 pub mod quota;
 pub mod rendered;
+pub mod reservations;
 pub mod state_json;
 pub mod version;
 

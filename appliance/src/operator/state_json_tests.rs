@@ -240,7 +240,10 @@ impl Cluster {
             self.now,
             wall(1),
             ConnId(conn),
-            AgentToMaster::Register { info },
+            AgentToMaster::Register {
+                info,
+                checkpointed: mesolite_core::resources::Resources::new(),
+            },
         );
         let out = pump(&mut self.m, self.now, &mut self.offers);
         out.into_iter()

@@ -78,6 +78,30 @@ pub struct Call {
     pub start_maintenance: Option<super::maintenance::Machines>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_maintenance: Option<super::maintenance::Machines>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_resources: Option<AgentResources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreserve_resources: Option<AgentResources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_volumes: Option<AgentVolumes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy_volumes: Option<AgentVolumes>,
+}
+
+/// `Call.ReserveResources` and `Call.UnreserveResources`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentResources {
+    pub agent_id: AgentId,
+    #[serde(default, deserialize_with = "null_default")]
+    pub resources: Vec<Resource>,
+}
+
+/// `Call.CreateVolumes` and `Call.DestroyVolumes`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentVolumes {
+    pub agent_id: AgentId,
+    #[serde(default, deserialize_with = "null_default")]
+    pub volumes: Vec<Resource>,
 }
 
 impl Call {

@@ -21,6 +21,7 @@
 use super::checkpoint_v1::{self, RecordV1};
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use crate::registry::crc32c;
+use crate::resources::Resources;
 use crate::sealed::{seal, unseal, SealError, SealProblem};
 use crate::task_state::TaskState;
 use crate::wire::{AgentInfo, ExecutorSpec, FrameworkRecord, StatusUpdate, TaskSpec};
@@ -104,6 +105,9 @@ pub enum Record {
         state: TaskState,
         uuid: [u8; 16],
     },
+    /// The agent's dynamic reservations and persistent volumes as the master last sent them
+    /// (Mesos `resources/resources.info`). Appended last: older files never contain it.
+    CheckpointedResources(Resources),
 }
 
 /// A batch of records the driver persists with one write and one `fdatasync`.
@@ -189,12 +193,17 @@ pub struct CheckpointState {
     pub identity: Option<(AgentId, AgentInfo)>,
     pub frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
     pub executors: BTreeMap<(FrameworkId, ExecutorId), ExecutorCheckpoint>,
+    /// Dynamic reservations and persistent volumes.
+    pub checkpointed: Resources,
 }
 
 impl CheckpointState {
     /// True when nothing was ever checkpointed (a new agent).
     pub fn is_empty(&self) -> bool {
-        self.identity.is_none() && self.frameworks.is_empty() && self.executors.is_empty()
+        self.identity.is_none()
+            && self.frameworks.is_empty()
+            && self.executors.is_empty()
+            && self.checkpointed.is_empty()
     }
 
     /// The agent id, once the agent registered.
@@ -341,6 +350,7 @@ impl CheckpointState {
                 t.pending.clear();
                 t.settled = Some((state, uuid));
             }
+            Record::CheckpointedResources(resources) => self.checkpointed = resources,
         }
         Ok(())
     }
@@ -355,6 +365,9 @@ impl CheckpointState {
             });
         }
         out.extend(self.frameworks.values().cloned().map(Record::Framework));
+        if !self.checkpointed.is_empty() {
+            out.push(Record::CheckpointedResources(self.checkpointed.clone()));
+        }
         for ((fid, eid), e) in &self.executors {
             out.push(Record::ExecutorLaunched {
                 framework_id: fid.clone(),

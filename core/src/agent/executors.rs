@@ -354,6 +354,12 @@ impl Agent {
                 executor_dir: dir,
                 command: executor.command.clone(),
                 env,
+                volumes: super::volumes::volume_mounts(
+                    executor
+                        .resources
+                        .iter()
+                        .chain(queued.iter().flat_map(|t| t.resources.iter())),
+                ),
             },
         );
         let key = (fid.clone(), executor_id.clone());

@@ -19,6 +19,7 @@ mod status;
 mod teardown;
 mod updates;
 mod view;
+pub mod volumes;
 
 pub use checkpoint::{CheckpointBatch, CheckpointState, Record};
 pub use executors::{ExecutorCallError, ExecutorEvent, ExecutorState, ExecutorView};
@@ -28,6 +29,7 @@ pub use teardown::{Teardown, TEARDOWN_ACK_WAIT};
 pub use view::{AgentTaskView, ExecutorDetail};
 
 use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId};
+use crate::resources::Resources;
 use crate::rng::Rng;
 use crate::time::{Duration, Instant, WallTime};
 use crate::wire::{AgentInfo, AgentToMaster, CommandSpec, FrameworkRecord, MasterToAgent};
@@ -121,6 +123,8 @@ pub enum AgentOutput {
         executor_dir: String,
         command: Option<CommandSpec>,
         env: Vec<(String, String)>,
+        /// Persistent volumes of the executor and its first tasks, linked into the sandbox.
+        volumes: Vec<volumes::VolumeMount>,
     },
     ToExecutor {
         stream: ExecutorStream,
@@ -135,6 +139,13 @@ pub enum AgentOutput {
     KillContainer {
         container_id: ContainerId,
         force: bool,
+    },
+    /// Make the persistent volume directories `<work_dir>/<create>` exist (with parents) and
+    /// remove the trees `<work_dir>/<remove>` (volumes destroyed by the framework or operator).
+    /// Every path is under `volumes/roles/` (see [`volumes::volume_path`]).
+    SyncVolumes {
+        create: Vec<String>,
+        remove: Vec<String>,
     },
     /// Remove the directory tree `<work_dir>/<path>`: an ended executor's sandbox, or a dir of
     /// the sandbox layout that holds no live sandbox (see `gc.rs`). Never anything outside
@@ -161,6 +172,8 @@ pub struct Agent {
     attempts: u32,
     last_heard: Instant,
     frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
+    /// Dynamic reservations and persistent volumes (see `volumes.rs`).
+    checkpointed: Resources,
     executors: BTreeMap<(FrameworkId, ExecutorId), executors::ExecutorEntry>,
     containers: BTreeMap<ContainerId, (FrameworkId, ExecutorId)>,
     streams: BTreeMap<ExecutorStream, (FrameworkId, ExecutorId)>,
@@ -182,6 +195,7 @@ impl Agent {
             attempts: 0,
             last_heard: now,
             frameworks: BTreeMap::new(),
+            checkpointed: Resources::new(),
             executors: BTreeMap::new(),
             containers: BTreeMap::new(),
             streams: BTreeMap::new(),
@@ -278,10 +292,12 @@ impl Agent {
         let msg = match &self.id {
             None => AgentToMaster::Register {
                 info: self.cfg.info.clone(),
+                checkpointed: self.checkpointed.clone(),
             },
             Some(id) => AgentToMaster::Reregister {
                 id: id.clone(),
                 info: self.cfg.info.clone(),
+                checkpointed: self.checkpointed.clone(),
                 frameworks: self.frameworks.values().cloned().collect(),
                 tasks: self.task_reports(),
             },
@@ -391,6 +407,9 @@ impl Agent {
                 executor_id,
                 data,
             } => self.framework_message(now, &framework_id, &executor_id, data),
+            MasterToAgent::CheckpointResources { resources } => {
+                self.checkpoint_resources(now, resources)
+            }
         }
     }
 

@@ -93,6 +93,8 @@ impl Agent {
             }
         }
         agent.frameworks = state.frameworks.clone();
+        agent.checkpointed = state.checkpointed.clone();
+        agent.resync_volumes();
         // Queued updates must not be sent before the master has the agent back.
         agent.updates.pause();
         let deadline = now + agent.cfg.executor_reregistration_timeout;

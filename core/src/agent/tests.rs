@@ -563,3 +563,97 @@ fn killing_one_task_of_a_group_kills_the_whole_group() {
         })
     )));
 }
+
+#[test]
+fn checkpointed_resources_are_kept_synced_to_volume_dirs_reported_and_recovered() {
+    use crate::agent::checkpoint::CheckpointState;
+    use crate::resources::meta::{
+        DiskInfo, Persistence, Reservation, ReservationKind, ResourceMeta,
+    };
+    use crate::resources::Resource;
+    let mut a = registered();
+    let mut log = Vec::new();
+    let reserved = |name: &str, amount: i64, disk: Option<DiskInfo>| {
+        let meta = ResourceMeta {
+            reservations: vec![Reservation {
+                kind: ReservationKind::Dynamic,
+                role: Role::from("web"),
+                principal: Some("ops".to_string()),
+                labels: Vec::new(),
+            }],
+            disk,
+            ..ResourceMeta::default()
+        };
+        Resource::scalar(name, crate::resources::Fixed::from_units(amount).unwrap())
+            .unwrap()
+            .with_meta(meta)
+            .unwrap()
+    };
+    let set = |rs: &[Resource]| Resources::try_from_slice(rs).unwrap();
+    let cpus = reserved("cpus", 1, None);
+    let with_volume = set(&[
+        cpus.clone(),
+        reserved(
+            "disk",
+            64,
+            Some(DiskInfo {
+                persistence: Some(Persistence {
+                    id: "vol1".to_string(),
+                    principal: None,
+                }),
+                container_path: Some("data".to_string()),
+                ..DiskInfo::default()
+            }),
+        ),
+    ]);
+    let without_volume = set(&[cpus, reserved("disk", 64, None)]);
+    let volume = &with_volume;
+    let give = |a: &mut Agent, resources: &Resources, log: &mut Vec<Record>| {
+        a.handle_master_message(
+            Instant::ZERO,
+            wall(),
+            MasterToAgent::CheckpointResources {
+                resources: resources.clone(),
+            },
+        );
+        drain_writing(a, log, Instant::ZERO)
+    };
+    let out = give(&mut a, volume, &mut log);
+    assert_eq!(
+        out,
+        vec![AgentOutput::SyncVolumes {
+            create: vec!["volumes/roles/web/vol1".to_string()],
+            remove: Vec::new(),
+        }]
+    );
+    assert!(log
+        .iter()
+        .any(|r| matches!(r, Record::CheckpointedResources(_))));
+    // The same set again changes nothing.
+    assert!(give(&mut a, volume, &mut log).is_empty());
+
+    // Re-registration reports them; a restarted agent has them and recreates the dir.
+    a.handle_master_connected(Instant::ZERO);
+    let reported = drain(&mut a).into_iter().find_map(|o| match o {
+        AgentOutput::ToMaster(AgentToMaster::Reregister { checkpointed, .. }) => Some(checkpointed),
+        _ => None,
+    });
+    assert_eq!(reported.as_ref(), Some(volume));
+    let state = CheckpointState::from_records(log.clone()).unwrap();
+    let mut restarted = Agent::recover(AgentConfig::new(info(), 2), Instant::ZERO, state);
+    assert_eq!(restarted.checkpointed_resources(), volume);
+    assert!(drain(&mut restarted).contains(&AgentOutput::SyncVolumes {
+        create: vec!["volumes/roles/web/vol1".to_string()],
+        remove: Vec::new(),
+    }));
+
+    // DESTROY: the dir goes, once the new set is durable.
+    let out = give(&mut a, &without_volume, &mut log);
+    assert_eq!(
+        out,
+        vec![AgentOutput::SyncVolumes {
+            create: Vec::new(),
+            remove: vec!["volumes/roles/web/vol1".to_string()],
+        }]
+    );
+}

@@ -4,6 +4,8 @@
 use super::{ConnId, Master, MasterOutput, PendingOp, Phase};
 use crate::ids::{AgentId, AgentSlot, FrameworkId};
 use crate::registry::{AgentRecord, Applied, Op, OpError};
+use crate::resources::operations::apply_checkpointed_resources;
+use crate::resources::Resources;
 use crate::task_state::TaskState;
 use crate::time::{Instant, WallTime};
 use crate::wire::{
@@ -45,6 +47,8 @@ pub(super) struct AgentEntry {
 pub(super) struct Reregistration {
     pub id: AgentId,
     pub info: AgentInfo,
+    /// The agent's dynamic reservations and persistent volumes.
+    pub checkpointed: Resources,
     pub frameworks: Vec<FrameworkRecord>,
     pub tasks: Vec<TaskReport>,
 }
@@ -119,10 +123,13 @@ impl Master {
             return;
         }
         match msg {
-            AgentToMaster::Register { info } => self.register_agent(now, wall, conn, info),
+            AgentToMaster::Register { info, checkpointed } => {
+                self.register_agent(now, wall, conn, info, checkpointed)
+            }
             AgentToMaster::Reregister {
                 id,
                 info,
+                checkpointed,
                 frameworks,
                 tasks,
             } => self.reregister_agent(
@@ -132,6 +139,7 @@ impl Master {
                 Reregistration {
                     id,
                     info,
+                    checkpointed,
                     frameworks,
                     tasks,
                 },
@@ -178,7 +186,14 @@ impl Master {
         }
     }
 
-    fn register_agent(&mut self, now: Instant, wall: WallTime, conn: ConnId, info: AgentInfo) {
+    fn register_agent(
+        &mut self,
+        now: Instant,
+        wall: WallTime,
+        conn: ConnId,
+        info: AgentInfo,
+        checkpointed: Resources,
+    ) {
         if self.refuse_down_machine(conn, &info.hostname, &info.ip, &[]) {
             return;
         }
@@ -206,7 +221,7 @@ impl Master {
             .map(|a| a.id.clone());
         if let Some(id) = retry {
             self.lose_unreported_tasks(now, wall, &id, &[]);
-            if self.activate_agent(now, wall, conn, id.clone(), info, false) {
+            if self.activate_agent(now, wall, conn, id.clone(), info, &checkpointed, false) {
                 self.outputs.push_back(MasterOutput::ToAgent {
                     conn,
                     msg: MasterToAgent::Registered { id: id.clone() },
@@ -241,7 +256,14 @@ impl Master {
         let op = Op::AdmitAgent {
             info: record_of(&info),
         };
-        self.submit(op, PendingOp::Admit { conn, info });
+        self.submit(
+            op,
+            PendingOp::Admit {
+                conn,
+                info,
+                checkpointed,
+            },
+        );
     }
 
     pub(super) fn finish_admission(
@@ -250,6 +272,7 @@ impl Master {
         wall: WallTime,
         conn: ConnId,
         info: AgentInfo,
+        checkpointed: Resources,
         outcome: Result<Applied, OpError>,
     ) {
         if self.closed_conns.remove(&conn) {
@@ -271,7 +294,7 @@ impl Master {
                 return;
             }
         };
-        if !self.activate_agent(now, wall, conn, id.clone(), info, false) {
+        if !self.activate_agent(now, wall, conn, id.clone(), info, &checkpointed, false) {
             return;
         }
         self.outputs.push_back(MasterOutput::ToAgent {
@@ -293,7 +316,10 @@ impl Master {
         });
     }
 
-    /// Puts an admitted agent into the live tables and the allocator. Returns false if it could not.
+    /// Puts an admitted agent into the live tables and the allocator, with its total: its
+    /// resources converted by its dynamic reservations and persistent volumes. Returns false if
+    /// it could not (the agent is refused, saying why).
+    #[allow(clippy::too_many_arguments)]
     fn activate_agent(
         &mut self,
         now: Instant,
@@ -301,8 +327,16 @@ impl Master {
         conn: ConnId,
         id: AgentId,
         info: AgentInfo,
+        checkpointed: &Resources,
         reregistered: bool,
     ) -> bool {
+        let total = match apply_checkpointed_resources(&info.resources, checkpointed) {
+            Ok(total) => total,
+            Err(e) => {
+                self.refuse(conn, alloc::format!("agent {id}: {e}"));
+                return false;
+            }
+        };
         if let Some(existing) = self.agents.get_mut(&id) {
             // Known and live in memory (a reconnect): move it to the new connection.
             if let Some(old) = existing.conn.replace(conn) {
@@ -316,10 +350,8 @@ impl Master {
             existing.missed_pings = 0;
             existing.next_ping = now + self.cfg.ping_interval;
             let slot = existing.slot;
-            let changed = existing.info.resources != info.resources;
             existing.info = info;
-            if changed {
-                let total = self.agents[&id].info.resources.clone();
+            if self.allocator.total(slot) != Some(&total) {
                 let _ = self.allocator.update_agent_total(now, slot, &total);
             }
             self.allocator.activate_agent(slot);
@@ -334,7 +366,7 @@ impl Master {
             return false;
         };
         let slot = AgentSlot(slot);
-        if let Err(e) = self.allocator.add_agent(now, slot, &info.resources) {
+        if let Err(e) = self.allocator.add_agent(now, slot, &total) {
             self.agent_slots.give_back(slot.0);
             self.refuse(conn, alloc::format!("allocator refused agent: {e}"));
             return false;
@@ -475,6 +507,7 @@ impl Master {
         let Reregistration {
             id,
             info,
+            checkpointed,
             frameworks,
             tasks,
         } = rereg;
@@ -495,7 +528,7 @@ impl Master {
         // did not hold (after a master restart, or back from unreachable) has none here, which
         // spares a scan of every task per re-registration during a failover.
         let held_before = self.agents.contains_key(&id);
-        if !self.activate_agent(now, wall, conn, id.clone(), info, true) {
+        if !self.activate_agent(now, wall, conn, id.clone(), info, &checkpointed, true) {
             return;
         }
         // Frameworks torn down while the agent was away are shut down there, not revived.

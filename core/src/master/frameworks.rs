@@ -59,6 +59,10 @@ pub struct FrameworkCapabilities {
     pub task_killing_state: bool,
     /// `MULTI_ROLE`: the framework subscribes with `roles` rather than `role`.
     pub multi_role: bool,
+    /// `RESERVATION_REFINEMENT`: may reserve for a sub-role on top of a reservation.
+    pub reservation_refinement: bool,
+    /// `SHARED_RESOURCES`: may create shared persistent volumes.
+    pub shared_resources: bool,
 }
 
 /// One of a framework's roles and the allocator slot that stands for the framework in it.
@@ -137,6 +141,9 @@ pub enum Operation {
     Launch(Vec<TaskLaunch>),
     /// LAUNCH_GROUP: tasks launched atomically under one default executor.
     LaunchGroup(super::tasks::GroupLaunch),
+    /// RESERVE, UNRESERVE, CREATE or DESTROY (resources as the framework sent them, with
+    /// their allocation role).
+    Resource(crate::resources::operations::ResourceOperation),
     /// An operation mesolite does not support yet; its name goes into the error.
     Unsupported(&'static str),
 }
@@ -1042,10 +1049,18 @@ impl Master {
             for o in &offers {
                 self.recover_offer(now, o, None);
             }
+            for op in &operations {
+                if let Operation::Resource(r) = op {
+                    self.log(alloc::format!(
+                        "Dropping {} offer operation from framework {framework_id}: {why}",
+                        r.kind().name()
+                    ));
+                }
+            }
             let launches = operations.into_iter().flat_map(|op| match op {
                 Operation::Launch(tasks) => tasks,
                 Operation::LaunchGroup(group) => group.tasks,
-                Operation::Unsupported(_) => Vec::new(),
+                Operation::Resource(_) | Operation::Unsupported(_) => Vec::new(),
             });
             for t in launches {
                 let status = self.master_status(
@@ -1091,6 +1106,9 @@ impl Master {
                     &mut remaining,
                     group,
                 ),
+                Operation::Resource(op) => {
+                    self.offer_operation(framework_id, &agent_id, &role, &mut remaining, op)
+                }
                 Operation::Unsupported(_) => {}
             }
         }

@@ -16,6 +16,7 @@ mod maintenance;
 mod operator;
 mod partition;
 mod quota;
+mod reservations;
 mod tasks;
 mod view;
 
@@ -221,6 +222,7 @@ enum PendingOp {
     Admit {
         conn: ConnId,
         info: AgentInfo,
+        checkpointed: Resources,
     },
     Reregister {
         conn: ConnId,
@@ -501,9 +503,11 @@ impl Master {
                     ));
                 }
             }
-            PendingOp::Admit { conn, info } => {
-                self.finish_admission(now, wall, conn, info, outcome)
-            }
+            PendingOp::Admit {
+                conn,
+                info,
+                checkpointed,
+            } => self.finish_admission(now, wall, conn, info, checkpointed, outcome),
             PendingOp::Reregister { conn, rereg } => {
                 self.finish_reregistration(now, wall, conn, rereg, outcome)
             }

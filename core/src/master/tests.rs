@@ -97,7 +97,10 @@ impl Fixture {
             self.now,
             wall(),
             ConnId(conn),
-            AgentToMaster::Register { info },
+            AgentToMaster::Register {
+                info,
+                checkpointed: crate::resources::Resources::new(),
+            },
         );
         let out = self.pump();
         out.into_iter()
@@ -203,7 +206,15 @@ fn registration_is_answered_only_after_the_admission_is_durable() {
     let mut f = Fixture::new();
     f.auto_persist = false;
     let info = f.agent_info(5051);
-    f.m.handle_agent_message(f.now, wall(), ConnId(1), AgentToMaster::Register { info });
+    f.m.handle_agent_message(
+        f.now,
+        wall(),
+        ConnId(1),
+        AgentToMaster::Register {
+            info,
+            checkpointed: crate::resources::Resources::new(),
+        },
+    );
     let before = f.pump();
     assert!(
         !before.iter().any(|o| matches!(
@@ -235,6 +246,7 @@ fn an_unchanged_agent_reregisters_without_a_registry_write() {
         AgentToMaster::Reregister {
             id: id.clone(),
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },
@@ -259,6 +271,7 @@ fn an_unchanged_agent_reregisters_without_a_registry_write() {
         AgentToMaster::Reregister {
             id,
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },
@@ -278,6 +291,7 @@ fn unknown_agent_ids_are_told_to_register_afresh() {
         AgentToMaster::Reregister {
             id: AgentId::from("other-S9"),
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },
@@ -422,14 +436,14 @@ fn stale_offers_make_launches_lost_and_unsupported_operations_are_refused() {
             &token,
             SchedulerCall::Accept {
                 offer_ids: vec![offers[0].id.clone()],
-                operations: vec![Operation::Unsupported("RESERVE")],
+                operations: vec![Operation::Unsupported("CREATE_VOLUME")],
                 refuse: None,
             },
         )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operation RESERVE is not supported by mesolite yet"
+        "operation CREATE_VOLUME is not supported by mesolite yet"
     );
     assert_eq!(f.m.offers().count(), 0, "the offer was returned");
 }
@@ -578,7 +592,15 @@ fn a_failed_registry_write_is_fatal() {
     let mut f = Fixture::new();
     f.auto_persist = false;
     let info = f.agent_info(5051);
-    f.m.handle_agent_message(f.now, wall(), ConnId(1), AgentToMaster::Register { info });
+    f.m.handle_agent_message(
+        f.now,
+        wall(),
+        ConnId(1),
+        AgentToMaster::Register {
+            info,
+            checkpointed: crate::resources::Resources::new(),
+        },
+    );
     f.pump();
     let e = f.pending.take().unwrap();
     f.m.handle_registry_written(f.now, wall(), e.index, WriteResult::Failed);
@@ -612,7 +634,15 @@ fn a_new_agent_at_the_address_of_a_disconnected_one_replaces_it() {
     f.m.handle_agent_disconnected(f.now, ConnId(1));
     let mut info = f.agent_info(5051);
     info.resources = Resources::parse("cpus:8;mem:1024").unwrap();
-    f.m.handle_agent_message(f.now, wall(), ConnId(2), AgentToMaster::Register { info });
+    f.m.handle_agent_message(
+        f.now,
+        wall(),
+        ConnId(2),
+        AgentToMaster::Register {
+            info,
+            checkpointed: crate::resources::Resources::new(),
+        },
+    );
     let out = f.pump();
     assert!(out.iter().any(|o| matches!(o, MasterOutput::ToFramework { event: SchedulerEvent::Update(s), .. } if s.state == TaskState::Lost && s.task_id.as_str() == "t1")));
     assert!(out.iter().any(|o| matches!(o, MasterOutput::ToFramework { event: SchedulerEvent::Failure { agent_id, executor_id: None, .. }, .. } if *agent_id == old)));
@@ -644,7 +674,15 @@ fn a_registration_retried_from_the_same_agent_keeps_its_id_and_loses_unsent_task
     .unwrap();
     // The agent never heard `Registered` (so it never ran t1) and registers again, still connected.
     let info = f.agent_info(5051);
-    f.m.handle_agent_message(f.now, wall(), ConnId(2), AgentToMaster::Register { info });
+    f.m.handle_agent_message(
+        f.now,
+        wall(),
+        ConnId(2),
+        AgentToMaster::Register {
+            info,
+            checkpointed: crate::resources::Resources::new(),
+        },
+    );
     let out = f.pump();
     assert!(out.iter().any(|o| matches!(o, MasterOutput::ToAgent { conn: ConnId(2), msg: MasterToAgent::Registered { id: again } } if *again == id)));
     assert!(out

@@ -12,6 +12,8 @@ use crate::wire::{AgentInfo, TaskStatus};
 pub struct AgentView<'a> {
     pub id: &'a AgentId,
     pub info: &'a AgentInfo,
+    /// Its resources with its dynamic reservations and persistent volumes applied.
+    pub total: &'a Resources,
     pub active: bool,
     pub registered_time: WallTime,
     pub reregistered_time: Option<WallTime>,
@@ -71,6 +73,7 @@ impl Master {
             AgentView {
                 id: &a.id,
                 info: &a.info,
+                total: self.allocator.total(a.slot).unwrap_or(&a.info.resources),
                 active: a.conn.is_some(),
                 registered_time: a.registered_time,
                 reregistered_time: a.reregistered_time,
@@ -101,6 +104,7 @@ impl Master {
         AgentView {
             id: &a.id,
             info: &a.info,
+            total: self.allocator.total(a.slot).unwrap_or(&a.info.resources),
             active: a.conn.is_some(),
             registered_time: a.registered_time,
             reregistered_time: a.reregistered_time,

@@ -201,12 +201,18 @@ pub struct TaskReport {
 /// Messages from an agent to the master.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AgentToMaster {
-    /// First registration (Mesos `RegisterSlaveMessage`).
-    Register { info: AgentInfo },
+    /// First registration (Mesos `RegisterSlaveMessage`). `checkpointed` holds the agent's
+    /// dynamic reservations and persistent volumes (Mesos `checkpointed_resources`): its total is
+    /// `info.resources` converted by them.
+    Register {
+        info: AgentInfo,
+        checkpointed: Resources,
+    },
     /// Registration of a known agent after a reconnect or a master restart (Mesos `ReregisterSlaveMessage`).
     Reregister {
         id: AgentId,
         info: AgentInfo,
+        checkpointed: Resources,
         frameworks: Vec<FrameworkRecord>,
         tasks: Vec<TaskReport>,
     },
@@ -281,6 +287,10 @@ pub enum MasterToAgent {
         executor_id: ExecutorId,
         data: Vec<u8>,
     },
+    /// The agent's dynamic reservations and persistent volumes after an operation (Mesos
+    /// `CheckpointResourcesMessage`): the agent checkpoints them, creates the directories of new
+    /// volumes and removes those of destroyed ones.
+    CheckpointResources { resources: Resources },
 }
 
 /// Where an executor run lives, relative to the agent's work dir (Mesos sandbox layout):

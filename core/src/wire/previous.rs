@@ -200,7 +200,10 @@ impl AgentToMasterV2 {
     /// The same message in the current version.
     pub fn upgrade(self) -> AgentToMaster {
         match self {
-            AgentToMasterV2::Register { info } => AgentToMaster::Register { info },
+            AgentToMasterV2::Register { info } => AgentToMaster::Register {
+                info,
+                checkpointed: Resources::new(),
+            },
             AgentToMasterV2::Reregister {
                 id,
                 info,
@@ -209,6 +212,7 @@ impl AgentToMasterV2 {
             } => AgentToMaster::Reregister {
                 id,
                 info,
+                checkpointed: Resources::new(),
                 frameworks,
                 tasks: tasks.into_iter().map(TaskReportV2::upgrade).collect(),
             },
@@ -240,9 +244,11 @@ impl AgentToMasterV2 {
 }
 
 impl MasterToAgentV2 {
-    /// What a version 2 agent is sent for `msg`: tasks lose their role, executors their data.
-    pub fn downgrade(msg: MasterToAgent) -> MasterToAgentV2 {
-        match msg {
+    /// What a version 2 agent is sent for `msg`: tasks lose their role, executors their data;
+    /// `None` for what version 2 cannot say (dynamic reservations and volumes, which such an
+    /// agent never has: the master refuses operations on its resources).
+    pub fn downgrade(msg: MasterToAgent) -> Option<MasterToAgentV2> {
+        Some(match msg {
             MasterToAgent::Registered { id } => MasterToAgentV2::Registered { id },
             MasterToAgent::Reregistered { id } => MasterToAgentV2::Reregistered { id },
             MasterToAgent::Refused { reason, forget_id } => {
@@ -297,7 +303,8 @@ impl MasterToAgentV2 {
                 executor_id,
                 data,
             },
-        }
+            MasterToAgent::CheckpointResources { .. } => return None,
+        })
     }
 }
 
@@ -374,7 +381,7 @@ mod tests {
             },
             task: Box::new(spec()),
         };
-        let bytes = postcard::to_allocvec(&MasterToAgentV2::downgrade(msg)).unwrap();
+        let bytes = postcard::to_allocvec(&MasterToAgentV2::downgrade(msg).unwrap()).unwrap();
         let read: MasterToAgentV2 = postcard::from_bytes(&bytes).unwrap();
         let MasterToAgentV2::RunTask { task, .. } = read else {
             panic!("not a RunTask");

@@ -192,5 +192,8 @@ pub fn short_m2a(m: &MasterToAgent) -> String {
         MasterToAgent::FrameworkMessage { executor_id, .. } => {
             format!("FrameworkMessage {executor_id}")
         }
+        MasterToAgent::CheckpointResources { resources } => {
+            format!("CheckpointResources {resources}")
+        }
     }
 }

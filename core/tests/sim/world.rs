@@ -881,6 +881,10 @@ impl World {
                     container_id,
                     force,
                 } => self.kill_container(i, container_id.as_str().to_string(), force),
+                AgentOutput::SyncVolumes { create, remove } => {
+                    // Simulated schedulers make no volumes; the disk holds none to sync.
+                    self.trace(format!("agent{i}: volumes +{create:?} -{remove:?}"));
+                }
                 AgentOutput::RemoveSandbox { path } => {
                     // Sandbox GC must never remove a dir holding a live executor's sandbox.
                     self.trace(format!("agent{i}: remove {path}"));

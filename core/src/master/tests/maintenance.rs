@@ -196,7 +196,10 @@ fn start_maintenance_removes_the_agents_and_refuses_them_until_stop_maintenance(
         f.now,
         wall(),
         ConnId(2),
-        AgentToMaster::Register { info: info.clone() },
+        AgentToMaster::Register {
+            info: info.clone(),
+            checkpointed: Resources::new(),
+        },
     );
     let out = f.pump();
     assert!(
@@ -216,6 +219,7 @@ fn start_maintenance_removes_the_agents_and_refuses_them_until_stop_maintenance(
         AgentToMaster::Reregister {
             id: agent.clone(),
             info,
+            checkpointed: Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },

@@ -128,6 +128,7 @@ impl Cluster {
             AgentToMaster::Reregister {
                 id: self.agent.clone(),
                 info,
+                checkpointed: crate::resources::Resources::new(),
                 frameworks,
                 tasks,
             },
@@ -466,6 +467,7 @@ fn agents_that_do_not_reregister_after_a_restart_are_marked_unreachable() {
         AgentToMaster::Reregister {
             id: ids[0].clone(),
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },
@@ -504,6 +506,7 @@ fn past_the_recovery_removal_limit_stragglers_stay_recovered() {
         AgentToMaster::Reregister {
             id: AgentId::from("c-S0"),
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },

@@ -22,8 +22,7 @@ fn multi_role_spec(id: Option<FrameworkId>, names: &[&str]) -> FrameworkSpec {
         principal: None,
         capabilities: FrameworkCapabilities {
             multi_role: true,
-            partition_aware: false,
-            task_killing_state: false,
+            ..FrameworkCapabilities::default()
         },
         roles: roles(names),
     }
@@ -420,6 +419,7 @@ fn mark_agent_gone_reports_tasks_gone_by_operator_and_refuses_the_agent() {
         AgentToMaster::Reregister {
             id: agent.clone(),
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: Vec::new(),
             tasks: Vec::new(),
         },
@@ -498,6 +498,7 @@ fn after_a_master_restart_recovered_tasks_count_to_the_role_their_agent_reports(
         AgentToMaster::Reregister {
             id: agent.clone(),
             info,
+            checkpointed: crate::resources::Resources::new(),
             frameworks: vec![FrameworkRecord {
                 id: fid.clone(),
                 name: "fw".to_string(),
