@@ -10,17 +10,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-fn operator_call(port: u16, call: Value) -> HttpResponse {
-    http(
-        port,
-        "POST",
-        "/api/v1",
-        &[("Content-Type", "application/json")],
-        call.to_string().as_bytes(),
-    )
-    .expect("POST an operator call")
-}
-
 fn cpus_of(offer: &Value) -> f64 {
     offer["resources"]
         .as_array()

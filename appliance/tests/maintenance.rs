@@ -6,20 +6,9 @@ mod common;
 
 use common::scheduler::Scheduler;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::thread::sleep;
 use std::time::Duration;
-
-fn operator_call(port: u16, call: Value) -> HttpResponse {
-    http(
-        port,
-        "POST",
-        "/api/v1",
-        &[("Content-Type", "application/json")],
-        call.to_string().as_bytes(),
-    )
-    .expect("POST an operator call")
-}
 
 fn offers_from(s: &Scheduler, agent_id: &str) -> usize {
     s.events()

@@ -76,17 +76,6 @@ fn launch(task: &str, agent_id: &str, command: &str, with_volume: bool) -> Value
     }]}})
 }
 
-fn operator_call(port: u16, call: Value) -> HttpResponse {
-    http(
-        port,
-        "POST",
-        "/api/v1",
-        &[("Content-Type", "application/json")],
-        call.to_string().as_bytes(),
-    )
-    .expect("POST an operator call")
-}
-
 /// The agent's total resources as GET_AGENTS shows them.
 fn agent_total(port: u16) -> Vec<Value> {
     let agents = operator(port, "GET_AGENTS");

@@ -59,17 +59,6 @@ fn subscribe(port: u16, framework_info: Value) -> (String, Arc<Mutex<Vec<Value>>
     (head, events)
 }
 
-fn operator_call(port: u16, body: Value) -> HttpResponse {
-    http(
-        port,
-        "POST",
-        "/api/v1",
-        &[JSON],
-        body.to_string().as_bytes(),
-    )
-    .unwrap_or_else(|e| panic!("POST /api/v1 {body}: {e}"))
-}
-
 fn weights(port: u16) -> Vec<(String, f64)> {
     let v = operator(port, "GET_WEIGHTS");
     v["get_weights"]["weight_infos"]

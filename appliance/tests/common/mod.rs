@@ -658,6 +658,19 @@ pub fn operator(port: u16, call_type: &str) -> Value {
     r.json()
 }
 
+/// POSTs an operator call (any JSON body) to `/api/v1`; the raw answer, whatever its status.
+#[allow(dead_code)]
+pub fn operator_call(port: u16, body: Value) -> HttpResponse {
+    http(
+        port,
+        "POST",
+        "/api/v1",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("POST /api/v1 {body}: {e}"))
+}
+
 /// Like [`operator`], but `None` while the master cannot be reached or does not answer 200.
 pub fn try_operator(port: u16, call_type: &str) -> Option<Value> {
     let body = format!("{{\"type\":\"{call_type}\"}}");

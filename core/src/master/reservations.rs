@@ -6,7 +6,7 @@
 //! reports them when it re-registers.
 
 use super::{Master, MasterOutput, OperatorError};
-use crate::ids::{AgentId, FrameworkId, Role};
+use crate::ids::{AgentId, AgentSlot, FrameworkId, Role};
 use crate::resources::operations::{
     checkpointed_resources, pop_reservation, strip_volume, unallocated, FrameworkCapabilities,
     FrameworkRequest, ResourceOperation, ValidationContext,
@@ -108,11 +108,7 @@ impl Master {
             .get(agent_id)
             .map(|a| a.slot)
             .ok_or_else(|| format!("agent {agent_id} is unknown"))?;
-        let checkpointed = self
-            .allocator
-            .total(agent_slot)
-            .map(checkpointed_resources)
-            .unwrap_or_default();
+        let checkpointed = self.checkpointed_on(agent_slot);
         let used = self.used_on_agent(agent_id);
         let roles = fw.spec.subscribed_roles().to_vec();
         let ctx = ValidationContext {
@@ -158,11 +154,7 @@ impl Master {
             .get(agent_id)
             .map(|a| a.slot)
             .ok_or(OperatorError::UnknownAgent)?;
-        let checkpointed = self
-            .allocator
-            .total(agent_slot)
-            .map(checkpointed_resources)
-            .unwrap_or_default();
+        let checkpointed = self.checkpointed_on(agent_slot);
         let used = self.used_on_agent(agent_id);
         let ctx = ValidationContext {
             principal,
@@ -189,6 +181,14 @@ impl Master {
         ));
         self.send_checkpointed_resources(agent_id);
         Ok(())
+    }
+
+    /// An agent's dynamic reservations and persistent volumes, from its total.
+    fn checkpointed_on(&self, agent: AgentSlot) -> Resources {
+        self.allocator
+            .total(agent)
+            .map(checkpointed_resources)
+            .unwrap_or_default()
     }
 
     /// What live tasks (and their executors) of each framework use on an agent.
