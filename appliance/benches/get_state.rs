@@ -15,6 +15,11 @@
 //! until the scheduler has acknowledged it, so the master holds a new status), `warm` repeats
 //! requests with nothing changed on purpose (the master's own timers may still change state).
 //!
+//! Every case is measured twice more with `Accept-Encoding: gzip` (as Python requests, Go's
+//! net/http and `curl --compressed` send): the time is still to the last (compressed) byte
+//! read, as a client would see it; the bodies are decompressed and checked afterwards, and the
+//! decompression time of one body is reported on its own.
+//!
 //! The binary is `MESOLITE_BENCH_BIN` when set, else the one cargo built for this bench.
 
 mod common;
@@ -130,20 +135,10 @@ async fn measure(
         )));
     }
 
-    let mut one_cold = Vec::new();
-    let mut one_warm = Vec::new();
     let size = body.len();
-    for _ in 0..ONE_CLIENT_SAMPLES {
-        built.change_state().await?;
-        one_cold.push(get_state_timed(&master, size).await?);
-        one_warm.push(get_state_timed(&master, size).await?);
-    }
-    let mut twenty_cold = Vec::new();
-    let mut twenty_warm = Vec::new();
-    for _ in 0..TWENTY_CLIENT_ROUNDS {
-        built.change_state().await?;
-        twenty_cold.push(twenty_clients(&ex, &master, size).await?);
-        twenty_warm.push(twenty_clients(&ex, &master, size).await?);
+    let mut cases = Vec::new();
+    for coding in [Coding::Identity, Coding::Gzip] {
+        cases.push(measure_coding(&ex, &master, &built, size, coding).await?);
     }
     let verdict = |one: f64, twenty: f64| {
         if one <= ONE_CLIENT_TARGET_MS && twenty <= TWENTY_CLIENTS_TARGET_MS {
@@ -157,30 +152,29 @@ async fn measure(
          target_ms={ONE_CLIENT_TARGET_MS:.0}/{TWENTY_CLIENTS_TARGET_MS:.0}",
         body.len()
     );
-    for (label, one, twenty) in [
-        (
-            "cold (first request after a state change)",
-            &one_cold,
-            &twenty_cold,
-        ),
-        (
-            "warm (state unchanged since the previous request)",
-            &one_warm,
-            &twenty_warm,
-        ),
-    ] {
-        let (one_ms, twenty_ms) = (median(one), median(twenty));
-        println!(
-            "  {label}: one_client_ms={one_ms:.1} twenty_clients_ms={twenty_ms:.1} {}",
-            verdict(one_ms, twenty_ms)
-        );
-        println!(
-            "    detail: one_client_min_ms={:.1} max_ms={:.1} twenty_min_ms={:.1} max_ms={:.1}",
-            one.iter().copied().fold(f64::INFINITY, f64::min),
-            one.iter().copied().fold(0.0, f64::max),
-            twenty.iter().copied().fold(f64::INFINITY, f64::min),
-            twenty.iter().copied().fold(0.0, f64::max),
-        );
+    for case in &cases {
+        if case.coding == Coding::Gzip {
+            println!(
+                "  accept-encoding gzip: body_bytes={} (of {size}) decompress_one_body_ms={:.1} \
+                 (times below are to the last compressed byte, without decompressing)",
+                case.compressed_bytes,
+                median(&case.decompress_ms)
+            );
+        }
+        for (label, one, twenty) in [
+            (
+                "cold (first request after a state change)",
+                &case.one_cold,
+                &case.twenty_cold,
+            ),
+            (
+                "warm (state unchanged since the previous request)",
+                &case.one_warm,
+                &case.twenty_warm,
+            ),
+        ] {
+            print_case(case.coding.name(), label, one, twenty, &verdict);
+        }
     }
     println!(
         "  setup_s={setup_s:.1} updates_acknowledged={} (twenty_clients_ms: from the first request \
@@ -197,6 +191,139 @@ async fn measure(
          connection, nothing else done; median of {BOUND_SAMPLES})"
     );
     Ok(())
+}
+
+/// How the answer is asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    /// No `Accept-Encoding`: the plain answer.
+    Identity,
+    /// `Accept-Encoding: gzip`.
+    Gzip,
+}
+
+impl Coding {
+    fn name(self) -> &'static str {
+        match self {
+            Coding::Identity => "identity",
+            Coding::Gzip => "gzip",
+        }
+    }
+
+    fn headers(self) -> Vec<(&'static str, String)> {
+        match self {
+            Coding::Identity => Vec::new(),
+            Coding::Gzip => vec![("Accept-Encoding", "gzip".to_string())],
+        }
+    }
+}
+
+/// The samples of one coding.
+struct Case {
+    coding: Coding,
+    one_cold: Vec<f64>,
+    one_warm: Vec<f64>,
+    twenty_cold: Vec<f64>,
+    twenty_warm: Vec<f64>,
+    /// The size of the last body received (compressed for gzip).
+    compressed_bytes: usize,
+    /// Decompressing one received body, per sample (gzip only).
+    decompress_ms: Vec<f64>,
+}
+
+/// Measures one client and twenty clients, cold and warm, asking for `coding`.
+async fn measure_coding(
+    ex: &Rc<smol::LocalExecutor<'static>>,
+    master: &str,
+    built: &Built,
+    size: usize,
+    coding: Coding,
+) -> Result<Case, BenchError> {
+    let mut case = Case {
+        coding,
+        one_cold: Vec::new(),
+        one_warm: Vec::new(),
+        twenty_cold: Vec::new(),
+        twenty_warm: Vec::new(),
+        compressed_bytes: 0,
+        decompress_ms: Vec::new(),
+    };
+    let check = |case: &mut Case, answers: Vec<Answer>| -> Result<(), BenchError> {
+        for (i, answer) in answers.into_iter().enumerate() {
+            case.compressed_bytes = answer.received;
+            if let Some(gz) = answer.gzip {
+                // The first body of each sample is parsed, the others only sized.
+                let ms = check_gzip(&gz, size, i == 0)?;
+                if i == 0 {
+                    case.decompress_ms.push(ms);
+                }
+            }
+        }
+        Ok(())
+    };
+    for _ in 0..ONE_CLIENT_SAMPLES {
+        built.change_state().await?;
+        let cold = get_state_timed(master, size, coding).await?;
+        case.one_cold.push(cold.ms);
+        let warm = get_state_timed(master, size, coding).await?;
+        case.one_warm.push(warm.ms);
+        check(&mut case, vec![cold, warm])?;
+    }
+    for _ in 0..TWENTY_CLIENT_ROUNDS {
+        built.change_state().await?;
+        let (ms, answers) = twenty_clients(ex, master, size, coding).await?;
+        case.twenty_cold.push(ms);
+        check(&mut case, answers)?;
+        let (ms, answers) = twenty_clients(ex, master, size, coding).await?;
+        case.twenty_warm.push(ms);
+        check(&mut case, answers)?;
+    }
+    Ok(case)
+}
+
+/// Prints the medians (and extremes) of one case.
+fn print_case(
+    coding: &str,
+    label: &str,
+    one: &[f64],
+    twenty: &[f64],
+    verdict: &dyn Fn(f64, f64) -> &'static str,
+) {
+    let (one_ms, twenty_ms) = (median(one), median(twenty));
+    println!(
+        "  {coding} {label}: one_client_ms={one_ms:.1} twenty_clients_ms={twenty_ms:.1} {}",
+        verdict(one_ms, twenty_ms)
+    );
+    println!(
+        "    detail: one_client_min_ms={:.1} max_ms={:.1} twenty_min_ms={:.1} max_ms={:.1}",
+        one.iter().copied().fold(f64::INFINITY, f64::min),
+        one.iter().copied().fold(0.0, f64::max),
+        twenty.iter().copied().fold(f64::INFINITY, f64::min),
+        twenty.iter().copied().fold(0.0, f64::max),
+    );
+}
+
+/// Decompresses a gzip answer and checks it is complete: at least `expect_bytes` long and, when
+/// `parse`, a JSON document. The milliseconds decompressing took.
+fn check_gzip(gz: &[u8], expect_bytes: usize, parse: bool) -> Result<f64, BenchError> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut plain = Vec::with_capacity(expect_bytes + expect_bytes / 8);
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut plain)
+        .map_err(|e| fail(format!("GET_STATE gzip body: {e}")))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if plain.len() < expect_bytes {
+        return Err(fail(format!(
+            "GET_STATE decompressed to {} bytes, expected at least {expect_bytes}",
+            plain.len()
+        )));
+    }
+    if parse {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&plain)
+            .map_err(|e| fail(format!("GET_STATE decompressed is not JSON: {e}")))?;
+    }
+    Ok(ms)
 }
 
 /// Samples of the loopback copy bound.
@@ -242,20 +369,23 @@ fn loopback_bound(size: usize, bodies: usize) -> Result<f64, BenchError> {
     Ok(median(&samples))
 }
 
-/// Twenty concurrent GET_STATE requests: the milliseconds until the last answer is read.
+/// Twenty concurrent GET_STATE requests: the milliseconds until the last answer is read, and
+/// the answers.
 async fn twenty_clients(
     ex: &Rc<smol::LocalExecutor<'static>>,
     master: &str,
     expect_bytes: usize,
-) -> Result<f64, BenchError> {
+    coding: Coding,
+) -> Result<(f64, Vec<Answer>), BenchError> {
     let started = Instant::now();
     let clients: Vec<_> = (0..CONCURRENT_CLIENTS)
-        .map(|_| ex.spawn(get_state_owned(master.to_string(), expect_bytes)))
+        .map(|_| ex.spawn(get_state_owned(master.to_string(), expect_bytes, coding)))
         .collect();
+    let mut answers = Vec::new();
     for c in clients {
-        c.await?;
+        answers.push(c.await?);
     }
-    Ok(started.elapsed().as_secs_f64() * 1000.0)
+    Ok((started.elapsed().as_secs_f64() * 1000.0, answers))
 }
 
 /// One GET_STATE on a new connection, read to the end and kept: the body and the milliseconds
@@ -273,42 +403,82 @@ async fn get_state(master: &str) -> Result<(Bytes, f64), BenchError> {
     Ok((body, ms))
 }
 
+/// One measured answer.
+struct Answer {
+    /// Milliseconds until the last byte was read.
+    ms: f64,
+    /// Bytes received.
+    received: usize,
+    /// The received body when it is gzip-compressed (checked after the measurement).
+    gzip: Option<Vec<u8>>,
+}
+
 /// One measured GET_STATE on a new connection: the milliseconds until the last byte of the
-/// answer was read. The body is read chunk by chunk and counted, not gathered into one buffer
-/// (gathering 15 MB is the client's cost, not the master's).
-async fn get_state_timed(master: &str, expect_bytes: usize) -> Result<f64, BenchError> {
+/// answer was read. A plain body is read chunk by chunk and counted, not gathered into one
+/// buffer (gathering 15 MB is the client's cost, not the master's); a gzip body (about a tenth
+/// of the size) is gathered, to be decompressed after the measurement.
+async fn get_state_timed(
+    master: &str,
+    expect_bytes: usize,
+    coding: Coding,
+) -> Result<Answer, BenchError> {
     let started = Instant::now();
     let answer = client::request(
         master,
         Method::POST,
         "/api/v1",
         Some(r#"{"type":"GET_STATE"}"#.into()),
-        &[],
+        &coding.headers(),
     )
     .await
     .map_err(|e| fail(format!("GET_STATE: {e}")))?;
     if answer.status != StatusCode::OK {
         return Err(fail(format!("GET_STATE answered {}", answer.status)));
     }
+    let gzip = answer
+        .headers
+        .get(hyper::header::CONTENT_ENCODING)
+        .is_some_and(|v| v == "gzip");
+    if gzip != (coding == Coding::Gzip) {
+        return Err(fail(format!(
+            "GET_STATE asked with {} was answered with content encoding {:?}",
+            coding.name(),
+            answer.headers.get(hyper::header::CONTENT_ENCODING)
+        )));
+    }
     let mut body = answer.body;
     let mut read = 0;
+    let mut kept = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| fail(format!("GET_STATE body: {e}")))?;
-        read += frame.data_ref().map_or(0, Bytes::len);
+        if let Some(data) = frame.data_ref() {
+            read += data.len();
+            if gzip {
+                kept.extend_from_slice(data);
+            }
+        }
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     // The answer grows by a few bytes with each state change (a new status); a short read is
-    // an error.
-    if read < expect_bytes {
+    // an error (a gzip body is checked once decompressed).
+    if !gzip && read < expect_bytes {
         return Err(fail(format!(
             "GET_STATE answered {read} bytes, expected at least {expect_bytes}"
         )));
     }
-    Ok(ms)
+    Ok(Answer {
+        ms,
+        received: read,
+        gzip: gzip.then_some(kept),
+    })
 }
 
-async fn get_state_owned(master: String, expect_bytes: usize) -> Result<f64, BenchError> {
-    get_state_timed(&master, expect_bytes).await
+async fn get_state_owned(
+    master: String,
+    expect_bytes: usize,
+    coding: Coding,
+) -> Result<Answer, BenchError> {
+    get_state_timed(&master, expect_bytes, coding).await
 }
 
 /// What building the cluster did, and how to change its state afterwards.

@@ -1,6 +1,10 @@
 //! HTTP plumbing shared by every mode: serving a connection with hyper on smol, bodies,
 //! one-line errors, JSON answers and RecordIO event streams.
 
+mod encoding;
+
+pub use encoding::{accepts_gzip, Compressible, SharedGzip, GZIP_MINIMUM_BODY_LENGTH};
+
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -41,9 +45,14 @@ pub fn max_request_body() -> usize {
 pub async fn serve(stream: TcpStream, handler: Handler) {
     let _ = stream.set_nodelay(true);
     let io = smol_hyper::rt::FuturesIo::new(stream);
-    let service = hyper::service::service_fn(move |req| {
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let handler = handler.clone();
-        async move { Ok::<_, Infallible>(handler(req).await) }
+        async move {
+            // The content coding is chosen here, for every answer (see `encoding`).
+            let gzip = accepts_gzip(req.headers());
+            let resp = handler(req).await;
+            Ok::<_, Infallible>(encoding::encode(resp, gzip).await)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(smol_hyper::rt::SmolTimer::new())
@@ -70,9 +79,12 @@ pub fn full(
     resp
 }
 
-/// A JSON answer (already ASCII-only, compact).
+/// A JSON answer (already ASCII-only, compact), gzip-compressed when large and the request
+/// accepts it.
 pub fn json(status: StatusCode, body: String) -> Response<Body> {
-    full(status, "application/json", body)
+    let mut resp = full(status, "application/json", body);
+    resp.extensions_mut().insert(Compressible::single());
+    resp
 }
 
 /// An error with a one-line reason as plain text (as Mesos answers).

@@ -6,10 +6,10 @@
 
 use super::flags::FlagSet;
 use super::fragments::TaskWriter;
-use super::rendered::{SharedBody, StateQuery};
+use super::rendered::{self, SharedBody, StateQuery};
 use super::state_json::{write_f64, write_raw_str, write_serde, write_str, write_u64};
 use super::version;
-use crate::http::Body;
+use crate::http::{Body, Compressible};
 use crate::master_driver::MasterDriver;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -448,10 +448,13 @@ pub fn master_state_response(d: &MasterDriver, flags: &FlagSet) -> Response<Body
     let mut tail = Vec::new();
     write_serde(&mut tail, &flags.to_legacy_json()["flags"]);
     tail.push(b'}');
-    let body = SharedBody::new([head, Bytes::from(tail)]);
+    let tail = Bytes::from(tail);
+    let gzip = rendered::shared_gzip(StateQuery::LegacyState, &head, &tail);
+    let body = SharedBody::new([head, tail]);
     let mut resp = Response::new(body.boxed_unsync());
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.extensions_mut().insert(Compressible::shared(gzip));
     resp
 }
 

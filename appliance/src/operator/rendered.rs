@@ -7,10 +7,13 @@
 //! the wall clock: every time in them is a time recorded in the master's state. A new rendering
 //! copies every unchanged task from the previous one (`fragments`), into the buffer of the
 //! rendering before that when no response still sends it.
+//!
+//! The gzip form of an answer (for requests that accept it, see `http::encoding`) is made once
+//! per rendering, by the first such request, and shared like the plain one.
 
 use super::fragments::{Buffer, Fragments, TaskWriter};
 use super::{legacy, state_json};
-use crate::http::Body;
+use crate::http::{Body, Compressible, SharedGzip};
 use crate::v1::operator::CallType;
 use crate::v1::WireEnum;
 use bytes::Bytes;
@@ -22,6 +25,7 @@ use mesolite_core::master::Master;
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A state query whose answer is cached.
@@ -189,11 +193,58 @@ impl RenderCache {
 
 /// The `200` answer to `query`: `{"type":..,"<field>":` + the shared rendering + `}`.
 pub fn response(query: StateQuery, json: Bytes) -> Response<Body> {
-    let body = SharedBody::new([query.response_head(), json, Bytes::from_static(b"}")]);
+    let tail = Bytes::from_static(b"}");
+    let gzip = shared_gzip(query, &json, &tail);
+    let body = SharedBody::new([query.response_head(), json, tail]);
     let mut resp = Response::new(body.boxed_unsync());
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.extensions_mut().insert(Compressible::shared(gzip));
     resp
+}
+
+/// The answer most recently sent for one query by this thread, and its gzip form's slot.
+struct LatestAnswer {
+    /// The rendering; holding it keeps its buffer from being reused, so a rendering at the
+    /// same address and of the same length is this one.
+    json: Bytes,
+    /// What follows the rendering in the answer (`}`, or the legacy document's flags).
+    tail: Bytes,
+    gzip: Arc<SharedGzip>,
+}
+
+thread_local! {
+    /// The gzip slot of the latest answer of each query. It lives here rather than in the
+    /// `RenderCache` because an answer is made from the rendering's bytes alone
+    /// (`MasterDriver::rendered`); a master and its connections share one thread.
+    static LATEST: RefCell<[Option<LatestAnswer>; QUERIES]> =
+        const { RefCell::new([const { None }; QUERIES]) };
+}
+
+/// The slot of the gzip form of the answer made of `query`'s rendering `json` followed by
+/// `tail`: the same slot for every answer of one rendering, so it is compressed once.
+pub fn shared_gzip(query: StateQuery, json: &Bytes, tail: &Bytes) -> Arc<SharedGzip> {
+    LATEST.with_borrow_mut(|latest| {
+        let entry = &mut latest[query.index()];
+        match entry {
+            Some(e)
+                if e.json.as_ptr() == json.as_ptr()
+                    && e.json.len() == json.len()
+                    && e.tail == *tail =>
+            {
+                e.gzip.clone()
+            }
+            _ => {
+                let gzip = Arc::new(SharedGzip::default());
+                *entry = Some(LatestAnswer {
+                    json: json.clone(),
+                    tail: tail.clone(),
+                    gzip: gzip.clone(),
+                });
+                gzip
+            }
+        }
+    })
 }
 
 /// Largest chunk handed to hyper at once. hyper copies each chunk into its write buffer when
@@ -247,5 +298,31 @@ impl<const N: usize> hyper::body::Body for SharedBody<N> {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answers_of_one_rendering_share_one_gzip_slot() {
+        let json = Bytes::from(vec![b'1'; 2048]);
+        let close = Bytes::from_static(b"}");
+        let a = shared_gzip(StateQuery::State, &json, &close);
+        let b = shared_gzip(StateQuery::State, &json.clone(), &Bytes::from_static(b"}"));
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "the same rendering and tail share a slot"
+        );
+        // Another query, another tail or another rendering (equal bytes elsewhere) do not.
+        let other_query = shared_gzip(StateQuery::Tasks, &json, &close);
+        assert!(!Arc::ptr_eq(&a, &other_query));
+        let other_tail = shared_gzip(StateQuery::State, &json, &Bytes::from_static(b",{}}"));
+        assert!(!Arc::ptr_eq(&a, &other_tail));
+        let copy = Bytes::from(json.to_vec());
+        let other_rendering = shared_gzip(StateQuery::State, &copy, &close);
+        assert!(!Arc::ptr_eq(&other_tail, &other_rendering));
+        assert!(!Arc::ptr_eq(&a, &other_rendering));
     }
 }
