@@ -83,18 +83,23 @@ pub fn run(args: &BenchArgs) -> Result<(), XtaskError> {
         }
         cmd::run(cargo.args(["bench", "-p", package, "--bench", bench]))?;
     }
-    pymesos_throughput(args)?;
+    let binary = match release {
+        Some(binary) => binary,
+        None => build_release_static()?,
+    };
+    pymesos_throughput(args, &binary)?;
     idle_rss()
 }
 
 /// The pymesos scheduler's end-to-end throughput (driver start to the last TASK_FINISHED), as
-/// `cargo xtask interop` measures it, with N = 200 (50 with `--quick`). A machine without a
-/// Python pymesos runs on gets the reason printed instead of a number.
-fn pymesos_throughput(args: &BenchArgs) -> Result<(), XtaskError> {
+/// `cargo xtask interop` measures it, with N = 200 (50 with `--quick`), against the static
+/// `binary` the other end-to-end benches use. A machine without a Python pymesos runs on gets
+/// the reason printed instead of a number.
+fn pymesos_throughput(args: &BenchArgs, binary: &Path) -> Result<(), XtaskError> {
     let tasks = if args.quick { 50 } else { 200 };
     eprintln!("\n==> bench: pymesos throughput, N = {tasks}");
     let interop = crate::interop::InteropArgs { tasks, keep: false };
-    if let Err(e) = crate::interop::run(&interop) {
+    if let Err(e) = crate::interop::run_with(&interop, Some(binary)) {
         println!("interop_throughput n={tasks} FAILED: {e}");
     }
     Ok(())

@@ -115,18 +115,29 @@ impl Tally {
 }
 
 pub fn run(args: &InteropArgs) -> Result<(), XtaskError> {
+    run_with(args, None)
+}
+
+/// [`run`] against `binary` when given (the bench passes the static binary that ships), else
+/// against the host's release build.
+pub fn run_with(args: &InteropArgs, binary: Option<&Path>) -> Result<(), XtaskError> {
     let started = Instant::now();
     let root = cmd::workspace_root();
     eprintln!("\n==> interop: Python and pymesos");
     let python = find_python()?;
     let venv_python = prepare_venv(&root, &python)?;
 
-    eprintln!("\n==> interop: mesolite release binary");
-    cmd::run(cmd::cargo().args(["build", "--release", "-p", "mesolite"]))?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map_or_else(|| root.join("target"), |dir| root.join(dir));
-    let binary = target_dir.join("release/mesolite");
+    let binary = match binary {
+        Some(b) => b.to_path_buf(),
+        None => {
+            eprintln!("\n==> interop: mesolite release binary");
+            cmd::run(cmd::cargo().args(["build", "--release", "-p", "mesolite"]))?;
+            let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .map_or_else(|| root.join("target"), |dir| root.join(dir));
+            target_dir.join("release/mesolite")
+        }
+    };
 
     let scratch = Scratch::create(args.keep)?;
     let tally = with_cluster(&binary, &scratch, |cluster| {
