@@ -2,7 +2,9 @@
 //! task, and the default executor (Mesos' `mesos-default-executor`) for task groups.
 //!
 //! The agent starts it in the executor's sandbox, in its own session, with the `MESOS_*`
-//! environment ([`env`]). It subscribes to the agent over the v1 executor API ([`http`], [`wire`]).
+//! environment ([`env`]). It subscribes to the agent over the v1 executor API ([`http`], [`wire`])
+//! with blocking sockets and one `poll` loop ([`driver`]): no async runtime and no threads beyond
+//! the one [`signal_wake`] needs.
 //! A `LAUNCH` makes it a command executor: it runs the one task as a child and refuses further
 //! tasks. A `LAUNCH_GROUP` makes it a default executor: each task of the group runs as its own
 //! child (same argv/shell rules), and more groups may follow. Every task reports `TASK_STARTING`,
@@ -19,6 +21,8 @@
 mod driver;
 mod env;
 mod http;
+mod http1;
+mod signal_wake;
 mod state;
 mod wire;
 
@@ -51,8 +55,7 @@ impl fmt::Display for ExecutorError {
 
 /// Runs the executor described by `env` to the end, on the calling thread.
 pub(crate) fn run_executor(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
-    let runner = http::Runner::new();
-    smol::block_on(runner.run(driver::drive(&runner, env)))
+    driver::drive(env)
 }
 
 /// The `mesolite executor` subcommand: configuration from the process environment; exit code 0

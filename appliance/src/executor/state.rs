@@ -164,11 +164,6 @@ impl Supervisor {
         self.tasks.iter().filter(|t| t.running).map(|t| &t.id)
     }
 
-    /// Whether any task process is running.
-    pub fn task_running(&self) -> bool {
-        self.tasks.iter().any(|t| t.running)
-    }
-
     /// The JSON body of a `SUBSCRIBE` call, carrying everything still unacknowledged. Marks the
     /// unacknowledged updates as offered.
     pub fn subscribe_call(&mut self) -> Vec<u8> {
