@@ -297,8 +297,14 @@ impl AgentDriver {
                     force,
                 } => {
                     if let Some(process) = self.containers.borrow().get(&container_id) {
-                        let signal = if force { Signal::KILL } else { Signal::TERM };
-                        let _ = process::kill_group(process.pid(), signal);
+                        if force {
+                            // Tasks run in process groups of their own inside the executor's
+                            // session: the whole session goes.
+                            let _ = process::kill_group(process.pid(), Signal::KILL);
+                            let _ = process::kill_session(process.pid(), Signal::KILL);
+                        } else {
+                            let _ = process::kill_group(process.pid(), Signal::TERM);
+                        }
                     }
                 }
                 AgentOutput::RemoveSandbox { path } => {

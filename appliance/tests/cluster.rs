@@ -94,10 +94,13 @@ fn tasks_spread_over_two_agents_each_under_its_own_executor_session() {
     });
     let sst = stat(sleeper.pid).expect("task stat");
     assert_eq!(sst.ppid, ex.pid, "the task is the executor's child");
+    // Its own process group (so a kill reaches what it starts) in the executor's session (so
+    // the agent ends the whole container through the session).
     assert_eq!(
-        sst.pgrp, ex.pid,
-        "the task is in the executor's process group"
+        sst.pgrp, sleeper.pid,
+        "the task leads its own process group"
     );
+    assert_eq!(sst.session, ex.pid, "the task is in the executor's session");
     for (a, _, _) in &agents {
         assert_ne!(st.session, stat(h.pid(*a)).expect("agent stat").session);
     }

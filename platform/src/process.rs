@@ -225,6 +225,42 @@ pub fn kill_group(pgid: Pid, signal: Signal) -> Result<(), ProcessError> {
     }
 }
 
+/// Sends `signal` to every process of the session `sid`: a container, whose executor made the
+/// session and whose tasks run in process groups of their own inside it, so that killing the
+/// executor's group alone would leave them. Processes are found in `/proc`; one that ends
+/// meanwhile is skipped. Returns how many were signalled.
+pub fn kill_session(sid: Pid, signal: Signal) -> Result<usize, ProcessError> {
+    let entries = std::fs::read_dir("/proc").map_err(|e| ProcessError::Signal {
+        pid: sid,
+        source: e,
+    })?;
+    let mut signalled = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+            .and_then(Pid::from_raw)
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if session_of(&stat) == Some(sid.as_raw_nonzero().get()) && kill_pid(pid, signal).is_ok() {
+            signalled += 1;
+        }
+    }
+    Ok(signalled)
+}
+
+/// The session id in a `/proc/<pid>/stat` line: the fourth field after the command name, which
+/// is in parentheses and may itself hold spaces and parentheses.
+fn session_of(stat: &str) -> Option<i32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// Sends `signal` to the single process `pid`.
 ///
 /// A process that no longer exists is not an error.
@@ -352,6 +388,41 @@ mod tests {
         assert!(smol::block_on(wait_child(pid)).expect("wait").is_none());
         // Killing a group that is gone is not an error.
         kill_group(pid, Signal::KILL).expect("kill gone group");
+    }
+
+    #[test]
+    fn a_session_kill_reaches_every_process_of_the_session_and_nothing_else() {
+        assert_eq!(session_of("12 (a b) c)) S 1 12 34 0 -1"), Some(34));
+        assert_eq!(session_of("garbage"), None);
+        let dir = TempDir::new("session-kill");
+        let spawned = spawn_executor(&sh(&dir.0, "sleep 30 & sleep 30 & wait")).expect("spawn");
+        let pid = spawned.pid;
+        let sid = pid.as_raw_nonzero().get();
+        let members = || {
+            std::fs::read_dir("/proc")
+                .expect("proc")
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+                .filter(|s| session_of(s) == Some(sid) && !s.contains(") Z "))
+                .count()
+        };
+        eventually("the shell and its two sleeps", || {
+            (members() >= 3).then_some(())
+        });
+        let outside = spawn_executor(&sh(&dir.0, "sleep 30"))
+            .expect("spawn another")
+            .pid;
+        assert!(kill_session(pid, Signal::KILL).expect("kill session") >= 3);
+        let status = smol::block_on(wait_child(pid))
+            .expect("wait")
+            .expect("child");
+        assert_eq!(status.signal(), Some(Signal::KILL.as_raw()));
+        eventually("no live process left in the session", || {
+            (members() == 0).then_some(())
+        });
+        assert!(pid_alive(outside), "another session is untouched");
+        kill_group(outside, Signal::KILL).expect("kill the other");
+        let _ = smol::block_on(wait_child(outside));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mesolite_platform::process::{kill_pid, try_reap, Pid};
+use mesolite_platform::process::{kill_group, try_reap, Pid};
 use mesolite_platform::signals::SignalKind;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{pidfd_open, PidfdFlags};
@@ -56,14 +56,17 @@ fn open_append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-/// Starts the task as a child in the executor's process group, in the sandbox, with the task's
-/// environment on top of the executor's.
+/// Starts the task as a child in a process group of its own (in the executor's session), in the
+/// sandbox, with the task's environment on top of the executor's. Signals go to that group, so a
+/// kill reaches what the task's shell started too; the agent ends a whole container through its
+/// session.
 fn launch(env: &ExecutorEnv, task_id: &Id, spec: &LaunchSpec) -> Result<Child, String> {
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&env.sandbox)
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .process_group(0);
     if let Some(argv0) = &spec.argv0 {
         cmd.arg0(argv0);
     }
@@ -184,7 +187,7 @@ pub(crate) fn drive(env: ExecutorEnv) -> Result<Outcome, ExecutorError> {
                 }
                 Action::Signal(task_id, signal) => {
                     if let Some(child) = children.iter().find(|c| c.task_id == task_id) {
-                        if let Err(e) = kill_pid(child.pid, signal) {
+                        if let Err(e) = kill_group(child.pid, signal) {
                             eprintln!("mesolite executor: {e}");
                         }
                     }

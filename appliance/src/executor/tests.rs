@@ -315,13 +315,14 @@ fn echo_task_reports_starting_running_finished_and_writes_to_stdout() {
 #[test]
 fn kill_sends_sigterm_and_reports_killed_within_the_grace_period() {
     let sandbox = Sandbox::new();
+    // The shell's own child must die with it: signals go to the task's process group.
     let agent = FakeAgent::start(Script {
-        task: shell_task("sleep 30"),
+        task: shell_task("sleep 30 & echo $! > sleep.pid; touch ready; wait"),
         on_running: Some(
             json!({"type": "KILL", "kill": {"task_id": {"value": "task-1"},
             "kill_policy": {"grace_period": {"nanoseconds": 3_000_000_000_i64}}}}),
         ),
-        ready_file: None,
+        ready_file: Some(sandbox.0.join("ready")),
         group: None,
     });
     let outcome = run(&agent, &sandbox, Duration::from_secs(10));
@@ -337,6 +338,21 @@ fn kill_sends_sigterm_and_reports_killed_within_the_grace_period() {
     let took = updates[2].at - updates[1].at;
     assert!(took < Duration::from_secs(3), "killed after {took:?}");
     assert_eq!(outcome.recv_timeout(OUTCOME_WAIT), Ok(Outcome::Completed));
+    let pid = std::fs::read_to_string(sandbox.0.join("sleep.pid")).expect("the sleep's pid");
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    let gone = (0..100).any(|_| {
+        let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        let gone = state.is_empty() || state.contains(") Z ");
+        if !gone {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        gone
+    });
+    assert!(
+        gone,
+        "the task's background sleep {} survived the kill",
+        pid.trim()
+    );
 }
 
 #[test]
