@@ -13,6 +13,7 @@ mod agents;
 mod events;
 mod frameworks;
 mod maintenance;
+mod offers;
 mod operator;
 mod partition;
 mod quota;
