@@ -458,8 +458,9 @@ pub fn master_state_response(d: &MasterDriver, flags: &FlagSet) -> Response<Body
     resp
 }
 
-/// The master's `/state` as a JSON value (rendered afresh; the HTTP route answers with
-/// [`master_state_response`]).
+/// The master's `/state` as a JSON value, rendered afresh: what tests compare the cached
+/// answer of [`master_state_response`] with.
+#[cfg(test)]
 pub fn master_state(m: &Master, flags: &FlagSet) -> Value {
     let mut out = Vec::new();
     write_master_state_head(m, &mut out, &mut TaskWriter::fresh());

@@ -21,7 +21,7 @@ use super::roles::{is_quota_unreserved, within, NO_ROLE};
 use super::share::{Sums, MAX_SCALAR_NAMES};
 use super::{Allocator, AllocatorError};
 use crate::ids::{AgentSlot, Role};
-use crate::resources::{Fixed, Resources, Value};
+use crate::resources::{Fixed, Resources};
 
 /// Most roles with a quota at once.
 pub const MAX_QUOTAS: usize = 64;
@@ -93,7 +93,7 @@ pub(super) struct Headroom {
 /// Checks that quota resources are plain scalars.
 fn check_plain_scalars(rs: &Resources) -> Result<(), AllocatorError> {
     for r in rs.iter() {
-        if !matches!(r.value, Value::Scalar(_)) || r.meta.as_ref().is_some_and(|m| !m.is_plain()) {
+        if !r.is_plain_scalar() {
             return Err(AllocatorError::InvalidQuota);
         }
     }

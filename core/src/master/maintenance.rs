@@ -288,13 +288,7 @@ impl Master {
             let Some(&unavailability) = draining.get(&agent_id) else {
                 continue;
             };
-            let id = OfferId::new(alloc::format!(
-                "{}-{}-O{}",
-                self.registry().cluster_id,
-                self.registry().leader_epoch,
-                self.next_offer
-            ));
-            self.next_offer += 1;
+            let id = self.new_offer_id();
             let offer = InverseOfferRecord {
                 id: id.clone(),
                 framework_id: framework_id.clone(),

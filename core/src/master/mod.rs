@@ -609,13 +609,7 @@ impl Master {
                     .recover(now, fw_slot, agent_slot, &resources, None);
                 continue;
             };
-            let id = OfferId::new(alloc::format!(
-                "{}-{}-O{}",
-                self.registry().cluster_id,
-                self.registry().leader_epoch,
-                self.next_offer
-            ));
-            self.next_offer += 1;
+            let id = self.new_offer_id();
             let offer = OfferRecord {
                 id: id.clone(),
                 framework_id: fw_id.clone(),
@@ -635,6 +629,19 @@ impl Master {
                 event: SchedulerEvent::Offers(offers),
             });
         }
+    }
+
+    /// A new offer id (Mesos `<cluster>-<epoch>-O<n>`); offers and inverse offers share the
+    /// sequence.
+    pub(super) fn new_offer_id(&mut self) -> OfferId {
+        let id = OfferId::new(alloc::format!(
+            "{}-{}-O{}",
+            self.registry().cluster_id,
+            self.registry().leader_epoch,
+            self.next_offer
+        ));
+        self.next_offer += 1;
+        id
     }
 
     fn log(&mut self, line: String) {

@@ -195,7 +195,7 @@ fn check_quota_role(role: &Role) -> Result<(), String> {
 /// identity), each named once.
 fn check_scalars(resources: &Resources) -> Result<(), String> {
     for (i, r) in resources.iter().enumerate() {
-        if r.scalar_value().is_none() || r.meta().is_some_and(|m| !m.is_plain()) {
+        if !r.is_plain_scalar() {
             return Err(format!(
                 "quota resource '{r}' is not a plain scalar (only unreserved scalars without \
                  disk, shared or revocable information are allowed)"

@@ -563,8 +563,7 @@ fn check_quota(q: &QuotaRecord) -> Result<(), OpError> {
     }
     for list in [&q.guarantees, &q.limits] {
         for (i, r) in list.iter().enumerate() {
-            let plain = r.scalar_value().is_some() && r.meta().is_none_or(|m| m.is_plain());
-            if !plain || list.as_slice()[..i].iter().any(|o| o.name == r.name) {
+            if !r.is_plain_scalar() || list.as_slice()[..i].iter().any(|o| o.name == r.name) {
                 return Err(OpError::BadQuota);
             }
         }

@@ -257,6 +257,12 @@ impl Resource {
         }
     }
 
+    /// Whether this is a plain scalar: a scalar with no reservation, disk, provider, shared or
+    /// revocable identity (what quota may name).
+    pub fn is_plain_scalar(&self) -> bool {
+        self.scalar_value().is_some() && self.meta().is_none_or(|m| m.is_plain())
+    }
+
     /// Whether the reservation stack is empty.
     pub fn is_unreserved(&self) -> bool {
         self.meta().is_none_or(|m| m.reservations.is_empty())
