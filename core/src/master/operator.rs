@@ -59,7 +59,8 @@ pub enum OperatorError {
     Abandoned,
     /// 400: the call is invalid; the message is Mesos'.
     Invalid(String),
-    /// 409: the call conflicts with the cluster (a quota overcommitting it).
+    /// 409: the call conflicts with the cluster (a quota overcommitting it, resources an
+    /// operation needs that are not free).
     Conflict(String),
 }
 
